@@ -1,0 +1,122 @@
+"""Shared fixtures: users with roles, deployed fixture diagrams, API clients."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from workflows import extensions
+from workflows.services.definitions import _runtime, definition_deploy
+from workflows.services.roles import role_grant
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BPMN = FIXTURES / "bpmn"
+
+COUNTY = "330102000000"
+TOWNSHIP_A = "330102101000"
+TOWNSHIP_B = "330102102000"
+VILLAGE_A1 = "330102101201"
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests skip on SQLite on a laptop, but never in CI."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError("CI must run the suite on PostgreSQL: set DATABASE_URL")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgresql://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _workflow_settings(settings):
+    settings.WORKFLOWS = {
+        **settings.WORKFLOWS,
+        "FORM_DIRS": [FIXTURES / "forms"],
+        "PROCESS_DIRS": [],
+    }
+    _runtime.cache_clear()
+    yield
+    _runtime.cache_clear()
+
+
+@pytest.fixture
+def test_handler():
+    """A registered service handler that records its calls."""
+    calls = []
+
+    @extensions.service_handler("test_lookup", label="测试查询")
+    def lookup(variables):
+        calls.append(dict(variables))
+        return {"found": True, "looked_up": variables.get("person", "")}
+
+    yield calls
+    extensions.unregister_handler("test_lookup")
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, *grants: tuple[str, str], superuser: bool = False):
+        user = get_user_model().objects.create_user(username, password="pw-" + username)
+        if superuser:
+            user.is_superuser = user.is_staff = True
+            user.save()
+        for role, org_unit in grants:
+            role_grant(user=user, role=role, org_unit=org_unit)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner", ("process_owner", ""))
+
+
+@pytest.fixture
+def county_clerk(make_user):
+    return make_user("county_clerk", ("county_staff", COUNTY))
+
+
+@pytest.fixture
+def township_a(make_user):
+    return make_user("township_a", ("township_staff", TOWNSHIP_A))
+
+
+@pytest.fixture
+def township_b(make_user):
+    return make_user("township_b", ("township_staff", TOWNSHIP_B))
+
+
+@pytest.fixture
+def finance_clerk(make_user):
+    return make_user("finance_clerk", ("finance", COUNTY))
+
+
+@pytest.fixture
+def deploy(db, owner):
+    def deploy_fixture(name: str):
+        return definition_deploy(
+            content=(BPMN / f"{name}.bpmn").read_bytes(), user=owner
+        ).definition
+
+    return deploy_fixture
+
+
+@pytest.fixture
+def api(db):
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    verbose_name = _("Workflows")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks
+        from .extensions import load_extension_modules
+
+        load_extension_modules()

@@ -1,0 +1,30 @@
+"""The host's own settings, namespaced under ``WORKFLOWS`` with defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "ROLES": {},
+    "LANE_ROLES": {},
+    "SCOPE_RESOLVER": "workflows.scopes.GrantScopeResolver",
+    "MAX_BPMN_BYTES": 5 * 1024 * 1024,
+    "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
+    "FORM_DIRS": [],
+    "HANDLER_MODULES": [],
+    "DEPLOYER_ROLE": "process_owner",
+    "OPERATOR_ROLE": "process_owner",
+    "READ_ALL_ROLES": [],
+    "PROCESS_DIRS": [],
+}
+
+
+def get(name: str) -> Any:
+    return {**DEFAULTS, **getattr(settings, "WORKFLOWS", {})}[name]
+
+
+def form_dirs() -> list[Path]:
+    return [Path(p) for p in get("FORM_DIRS")]

@@ -1,0 +1,1 @@
+"""The only package that imports SpiffWorkflow. The rest of Fuzhu talks to the engine here."""

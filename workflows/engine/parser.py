@@ -1,0 +1,185 @@
+"""Reading diagrams: untrusted XML in, SpiffWorkflow specs out.
+
+Diagrams are uploaded by people, so the XML is parsed defensively: size-limited, no DTD at all
+(which rules out entity-expansion bombs and external entities), no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+
+from .specs import AssignedUserTask, Assignment, HandlerServiceTask
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
+
+
+class DiagramError(Exception):
+    """The diagram cannot be read at all (not XML, unsafe XML, too large)."""
+
+    def __init__(self, message: str, line: int | None = None, element: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.element = element
+
+
+def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
+    """Parse diagram bytes safely; raises DiagramError with a message a person can act on."""
+    if len(content) > max_bytes:
+        raise DiagramError(f"the file is {len(content):,} bytes; the limit is {max_bytes:,} bytes")
+    if not content.strip():
+        raise DiagramError("the file is empty")
+    head = content[:4096].lower()
+    if b"<!doctype" in content.lower() or b"<!entity" in head:
+        # BPMN never needs a DTD; refusing it closes entity bombs and external entities at once.
+        raise DiagramError("the file declares a DTD or entities, which diagrams may not contain")
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=False,
+    )
+    try:
+        root = etree.fromstring(content, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else None
+        raise DiagramError(f"the file is not well-formed XML: {exc.msg}", line=line) from None
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise DiagramError(
+            "the file is not a BPMN 2.0 diagram: its root element must be bpmn:definitions",
+            line=root.sourceline,
+        )
+    return root
+
+
+def _camunda(node, name: str) -> str:
+    return (node.get(f"{{{CAMUNDA_MODEL_NS}}}{name}") or "").strip()
+
+
+class AssignedUserTaskParser(UserTaskParser):
+    """Keeps the Camunda 7 assignment attributes that SpiffWorkflow's parser drops."""
+
+    def create_task(self):
+        form = self.get_form()
+        return self.spec_class(
+            self.spec,
+            self.bpmn_id,
+            form=form,
+            assignment=self.get_assignment(),
+            **self.bpmn_attributes,
+        )
+
+    def get_form(self):
+        form = super().get_form()
+        form.key = form.key or _camunda(self.node, "formKey")
+        return form
+
+    def get_assignment(self) -> Assignment:
+        properties = {
+            p.get("name"): p.get("value") or ""
+            for p in self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
+        }
+        lane = self.doc_xpath(f".//bpmn:lane[bpmn:flowNodeRef[normalize-space()='{self.bpmn_id}']]")
+        return Assignment(
+            candidate_groups=_camunda(self.node, "candidateGroups"),
+            candidate_users=_camunda(self.node, "candidateUsers"),
+            assignee=_camunda(self.node, "assignee"),
+            due_date=_camunda(self.node, "dueDate"),
+            follow_up_date=_camunda(self.node, "followUpDate"),
+            form_key=_camunda(self.node, "formKey"),
+            priority=_camunda(self.node, "priority"),
+            scope=properties.pop("scope", ""),
+            lane_id=lane[0].get("id", "") if lane else "",
+            extra=properties,
+        )
+
+
+class HandlerServiceTaskParser(TaskParser):
+    """A service task names its handler as an external-task topic (``camunda:topic``)."""
+
+    def create_task(self):
+        topic = _camunda(self.node, "topic")
+        if not topic:
+            expression = _camunda(self.node, "delegateExpression") or _camunda(self.node, "class")
+            topic = expression.removeprefix("${").removesuffix("}").strip()
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+
+
+class FuzhuParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (AssignedUserTaskParser, AssignedUserTask),
+        full_tag("serviceTask"): (HandlerServiceTaskParser, HandlerServiceTask),
+    }
+
+
+@dataclass
+class ParsedDiagram:
+    """One deployable process: its key and name, and SpiffWorkflow's specs for it."""
+
+    key: str
+    name: str
+    spec: object
+    subprocess_specs: dict
+    root: etree._Element
+
+
+def top_level_process_ids(root: etree._Element) -> list[str]:
+    """Executable processes that no call activity in the same file calls."""
+    processes = root.xpath("./bpmn:process", namespaces=NSMAP)
+    called = {c.get("calledElement") for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
+    return [
+        p.get("id")
+        for p in processes
+        if p.get("isExecutable", "false").lower() == "true" and p.get("id") not in called
+    ]
+
+
+def parse_diagram(root: etree._Element, *, extra_roots: list | None = None) -> ParsedDiagram:
+    """Build the specs of the file's one top-level executable process.
+
+    ``extra_roots`` are other deployed diagrams that call activities may refer to.
+    Raises ValidationException (SpiffWorkflow's) or DiagramError.
+    """
+    candidates = top_level_process_ids(root)
+    if not candidates:
+        raise DiagramError('the diagram has no executable process (isExecutable="true")')
+    if len(candidates) > 1:
+        raise DiagramError(
+            "the diagram has several top-level executable processes "
+            f"({', '.join(candidates)}); put one procedure per file"
+        )
+    key = candidates[0]
+    parser = FuzhuParser()
+    parser.add_bpmn_xml(root, filename=f"{key}.bpmn")
+    for extra in extra_roots or []:
+        parser.add_bpmn_xml(extra)
+    spec = parser.get_spec(key)
+    subprocess_specs = parser.get_subprocess_specs(key)
+    process = root.xpath(f"./bpmn:process[@id='{key}']", namespaces=NSMAP)[0]
+    return ParsedDiagram(
+        key=key,
+        name=process.get("name") or key,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        root=root,
+    )
+
+
+__all__ = [
+    "DiagramError",
+    "ParsedDiagram",
+    "ValidationException",
+    "load_xml",
+    "parse_diagram",
+    "top_level_process_ids",
+]

@@ -1,0 +1,314 @@
+"""Running an instance: start, load, complete a user task, save. The host's one door to the engine.
+
+Everything here is in memory and free of Django; services/ wrap it in transactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import json
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import SpiffWorkflow.task as spiff_task_module
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import sandbox
+from .parser import ParsedDiagram
+from .script_engine import SandboxScriptEngine
+from .specs import (
+    AssignedUserTask,
+    AssignedUserTaskConverter,
+    Assignment,
+    HandlerServiceTask,
+    HandlerServiceTaskConverter,
+)
+
+# --- Deterministic task ids -------------------------------------------------------------------
+# SpiffWorkflow names every task with uuid4(). Replaying an instance from its audit events must
+# reproduce the same task ids (events name tasks by id), so while the host drives an instance,
+# ids come from a per-instance sequence: uuid5(instance namespace, counter).
+
+_id_sequence: contextvars.ContextVar[IdSequence | None] = contextvars.ContextVar(
+    "fuzhu_task_ids", default=None
+)
+_original_uuid4 = spiff_task_module.uuid4
+
+
+def _task_uuid() -> uuid.UUID:
+    sequence = _id_sequence.get()
+    return sequence.next() if sequence is not None else _original_uuid4()
+
+
+spiff_task_module.uuid4 = _task_uuid
+
+
+class IdSequence:
+    def __init__(self, namespace: uuid.UUID, counter: int = 0):
+        self.namespace = namespace
+        self.counter = counter
+
+    def next(self) -> uuid.UUID:
+        self.counter += 1
+        return uuid.uuid5(self.namespace, str(self.counter))
+
+
+@contextlib.contextmanager
+def task_ids(sequence: IdSequence) -> Iterator[IdSequence]:
+    token = _id_sequence.set(sequence)
+    try:
+        yield sequence
+    finally:
+        _id_sequence.reset(token)
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+
+class EngineFailure(Exception):
+    """Diagram code or the engine failed at run time; becomes an incident."""
+
+    def __init__(
+        self, message: str, *, element: str = "", line: int | None = None, detail: str = ""
+    ):
+        super().__init__(message)
+        self.message = message
+        self.element = element
+        self.line = line
+        self.detail = detail
+
+
+class TaskNotReady(Exception):
+    """The user task is not (or no longer) waiting for a person."""
+
+
+# --- Serialization ----------------------------------------------------------------------------
+
+
+class _StateConverter(BpmnWorkflowConverter):
+    """Serializes an instance without its specs: they belong to the definition, not the instance.
+
+    Keeping specs out of the state makes it a fraction of the size and saves rebuilding them on
+    every load; the definition's parsed specs are cached per process (see DefinitionRuntime).
+    """
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        del dct["spec"]
+        del dct["subprocess_specs"]
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], uuid.UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(uuid.UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _build_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[AssignedUserTask] = AssignedUserTaskConverter
+    config[HandlerServiceTask] = HandlerServiceTaskConverter
+    config[BpmnWorkflow] = _StateConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+SERIALIZER = _build_serializer()
+
+
+# --- Views of the engine state the host needs -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadyUserTask:
+    task_id: uuid.UUID
+    element_id: str
+    name: str
+    lane: str
+    assignment: Assignment
+    data: dict
+    process_id: str
+
+
+@dataclass
+class StepResult:
+    """What changed in one engine step (start or completion)."""
+
+    created: list[ReadyUserTask]
+    removed: list[uuid.UUID]
+    completed: bool
+    ready_count: int
+
+
+BpmnWorkflowType = BpmnWorkflow
+HandlerRunner = Callable[[str, dict], dict | None]
+
+
+class DefinitionRuntime:
+    """Runs instances of one deployed definition (specs parsed once, reused)."""
+
+    def __init__(self, parsed: ParsedDiagram, *, handler_runner: HandlerRunner, time_limit: float):
+        self.parsed = parsed
+        self.handler_runner = handler_runner
+        self.time_limit = time_limit
+
+    def _script_engine(self) -> SandboxScriptEngine:
+        engine = SandboxScriptEngine(self.time_limit)
+        runner = self.handler_runner
+
+        def run_handler(task, topic):
+            return runner(topic, dict(task.data))
+
+        engine.run_handler = run_handler
+        return engine
+
+    def start(self, *, variables: dict, ids: IdSequence) -> tuple[BpmnWorkflow, StepResult]:
+        with task_ids(ids):
+            workflow = BpmnWorkflow(
+                self.parsed.spec, self.parsed.subprocess_specs, script_engine=self._script_engine()
+            )
+            workflow.task_tree.data.update(variables)
+            # The root and start tasks exist already; give their data to the whole tree.
+            for task in workflow.get_tasks():
+                task.data.update(variables)
+            result = self._advance(workflow, before=set())
+        return workflow, result
+
+    def load(self, state: str) -> BpmnWorkflow:
+        dct = json.loads(state)
+        dct.pop(BpmnWorkflowSerializer.VERSION_KEY, None)
+        workflow = SERIALIZER.from_dict(
+            dct, spec=self.parsed.spec, subprocess_specs=self.parsed.subprocess_specs
+        )
+        workflow.script_engine = self._script_engine()
+        return workflow
+
+    @staticmethod
+    def dump(workflow: BpmnWorkflow) -> str:
+        return SERIALIZER.serialize_json(workflow)
+
+    def complete_user_task(
+        self, workflow: BpmnWorkflow, *, task_id: uuid.UUID, data: dict, ids: IdSequence
+    ) -> StepResult:
+        before = {t.task_id for t in ready_user_tasks(workflow)}
+        if task_id not in before:
+            raise TaskNotReady(f"task {task_id} is not waiting for a person")
+        with task_ids(ids):
+            task = workflow.get_task_from_id(task_id)
+            task.data.update(data)
+            self._guard(task.run, task.task_spec.bpmn_id or task.task_spec.name)
+            before.discard(task_id)
+            return self._advance(workflow, before=before)
+
+    def _advance(self, workflow: BpmnWorkflow, *, before: set[uuid.UUID]) -> StepResult:
+        self._guard(workflow.do_engine_steps, "")
+        ready = ready_user_tasks(workflow)
+        ready_ids = {t.task_id for t in ready}
+        return StepResult(
+            created=[t for t in ready if t.task_id not in before],
+            removed=sorted(before - ready_ids),
+            completed=workflow.completed,
+            ready_count=len(ready),
+        )
+
+    @staticmethod
+    def _guard(action: Callable[[], object], element: str) -> None:
+        try:
+            action()
+        except SpiffWorkflowException as exc:
+            raise _engine_failure(exc, element) from exc
+        except (
+            sandbox.SandboxRuntimeError,
+            sandbox.SandboxTimeout,
+            sandbox.SandboxViolation,
+        ) as exc:
+            raise EngineFailure(str(exc), element=element, detail=traceback.format_exc()) from exc
+        except Exception as exc:  # noqa: BLE001 - a failing handler becomes an incident, not a 500
+            message = f"{type(exc).__name__}: {exc}"
+            raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
+
+
+def _engine_failure(exc: SpiffWorkflowException, fallback_element: str) -> EngineFailure:
+    task = getattr(exc, "task", None)
+    element = fallback_element
+    if task is not None:
+        element = task.task_spec.bpmn_id or task.task_spec.name
+    cause = exc.__cause__ or getattr(exc, "exception", None)
+    message = str(exc)
+    if isinstance(cause, sandbox.SandboxRuntimeError | sandbox.SandboxViolation):
+        message = cause.message
+    elif isinstance(cause, sandbox.SandboxTimeout):
+        message = str(cause)
+    return EngineFailure(
+        message,
+        element=element,
+        line=getattr(exc, "line_number", None) or getattr(cause, "line", None),
+        detail=traceback.format_exc(),
+    )
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyUserTask]:
+    """The user tasks waiting for a person, in tree order."""
+    result = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        assignment = spec.assignment if isinstance(spec, AssignedUserTask) else Assignment()
+        result.append(
+            ReadyUserTask(
+                task_id=task.id,
+                element_id=spec.bpmn_id or spec.name,
+                name=spec.bpmn_name or spec.bpmn_id or spec.name,
+                lane=spec.lane or "",
+                assignment=assignment,
+                data=task.data,
+                process_id=task.workflow.spec.name,
+            )
+        )
+    return result
+
+
+def workflow_data(workflow: BpmnWorkflow) -> dict:
+    """The instance's current variables: the data the process carries right now."""
+    if workflow.completed:
+        return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
+    data: dict = {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        data.update(task.data)
+    if not data and workflow.last_task is not None:
+        data.update(workflow.last_task.data)
+    return data
+
+
+def state_digest(workflow: BpmnWorkflow) -> str:
+    """A fingerprint of what replay must reproduce: every task's id, element, state and data."""
+    rows = [
+        (str(t.id), t.task_spec.name, t.state, t.data)
+        for t in sorted(workflow.get_tasks(), key=lambda t: str(t.id))
+    ]
+    blob = json.dumps(rows, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def task_states(workflow: BpmnWorkflow) -> list[dict]:
+    """Every task's element and state, for comparing a replay with the stored state."""
+    return [
+        {
+            "id": str(t.id),
+            "element": t.task_spec.name,
+            "state": TaskState.get_name(t.state),
+            "data": t.data,
+        }
+        for t in sorted(workflow.get_tasks(), key=lambda t: str(t.id))
+    ]

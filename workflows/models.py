@@ -1,0 +1,299 @@
+"""The BPM host's tables: definitions, instances, human tasks, the audit chain, role grants."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+
+class ProcessDefinition(models.Model):
+    """One deployed version of a procedure's diagram. Content-addressed: same bytes, same row."""
+
+    key = models.CharField(_("key"), max_length=200)
+    version = models.PositiveIntegerField(_("version"))
+    name = models.CharField(_("name"), max_length=300)
+    bpmn_xml = models.TextField(_("BPMN XML"))
+    sha256 = models.CharField(max_length=64)
+    deployed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deployed_at = models.DateTimeField(_("deployed at"), default=timezone.now)
+    dependencies = models.JSONField(default=list, blank=True)  # definitions its call activities use
+
+    class Meta:
+        verbose_name = _("process definition")
+        verbose_name_plural = _("process definitions")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="definition_key_version_unique")
+        ]
+        ordering = ["key", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key} v{self.version})"
+
+
+class InstanceState(models.TextChoices):
+    RUNNING = "running", _("running")
+    WAITING = "waiting", _("waiting")
+    SUSPENDED = "suspended", _("suspended")
+    INCIDENT = "incident", _("incident")
+    COMPLETED = "completed", _("completed")
+    TERMINATED = "terminated", _("terminated")
+
+
+ACTIVE_STATES = [InstanceState.RUNNING, InstanceState.WAITING]
+_LIVE = [InstanceState.RUNNING, InstanceState.WAITING, InstanceState.INCIDENT]
+
+
+class ProcessInstance(FSMModelMixin, models.Model):
+    """A running case of a procedure, holding SpiffWorkflow's serialized state."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    definition = models.ForeignKey(
+        ProcessDefinition, on_delete=models.PROTECT, related_name="instances"
+    )
+    business_key = models.CharField(_("business key"), max_length=200, blank=True, db_index=True)
+    scope = models.CharField(_("org unit"), max_length=64, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state = FSMField(
+        _("state"), default=InstanceState.RUNNING, choices=InstanceState.choices, protected=True
+    )
+    suspended_from = models.CharField(max_length=20, blank=True)
+    serialized_state = models.TextField()
+    variables = models.JSONField(_("variables"), default=dict)
+    task_id_counter = models.PositiveIntegerField(default=0)
+    audit_sequence = models.PositiveIntegerField(default=0)
+    audit_head = models.CharField(max_length=64, blank=True)
+    incident_message = models.TextField(blank=True)
+    incident_element = models.CharField(max_length=200, blank=True)
+    incident_detail = models.TextField(blank=True)
+    end_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("process instance")
+        verbose_name_plural = _("process instances")
+        indexes = [models.Index(fields=["state", "definition"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.definition.key} {self.business_key}".strip()
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (InstanceState.COMPLETED, InstanceState.TERMINATED)
+
+    # --- lifecycle (django-fsm); services call these under the instance row lock ---
+    @transition(
+        field=state,
+        source=[InstanceState.RUNNING, InstanceState.WAITING],
+        target=InstanceState.RUNNING,
+    )
+    def mark_running(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[InstanceState.RUNNING, InstanceState.WAITING],
+        target=InstanceState.WAITING,
+    )
+    def mark_waiting(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[InstanceState.RUNNING, InstanceState.WAITING],
+        target=InstanceState.COMPLETED,
+    )
+    def mark_completed(self) -> None:
+        self.ended_at = timezone.now()
+
+    @transition(field=state, source=_LIVE, target=InstanceState.INCIDENT)
+    def raise_incident(self, *, message: str, element: str, detail: str) -> None:
+        self.incident_message = message
+        self.incident_element = element
+        self.incident_detail = detail
+
+    @transition(field=state, source=InstanceState.INCIDENT, target=InstanceState.RUNNING)
+    def resolve_incident(self) -> None:
+        self.incident_message = self.incident_element = self.incident_detail = ""
+
+    @transition(field=state, source=_LIVE, target=InstanceState.SUSPENDED)
+    def suspend(self) -> None:
+        self.suspended_from = self.state
+
+    @transition(field=state, source=InstanceState.SUSPENDED, target=RETURN_VALUE(*_LIVE))
+    def resume(self) -> str:
+        previous, self.suspended_from = self.suspended_from, ""
+        return previous or InstanceState.RUNNING
+
+    @transition(
+        field=state, source=[*_LIVE, InstanceState.SUSPENDED], target=InstanceState.TERMINATED
+    )
+    def terminate(self, *, reason: str) -> None:
+        self.end_reason = reason
+        self.ended_at = timezone.now()
+
+
+class HumanTaskState(models.TextChoices):
+    OPEN = "open", _("open")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class HumanTask(models.Model):
+    """A READY user task, mirrored from the engine so the inbox is one indexed query."""
+
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="human_tasks"
+    )
+    task_id = models.UUIDField(_("engine task id"))
+    element_id = models.CharField(_("element"), max_length=200)
+    name = models.CharField(_("name"), max_length=300)
+    process_key = models.CharField(max_length=200, db_index=True)
+    lane = models.CharField(_("lane"), max_length=200, blank=True)
+    candidate_roles = models.JSONField(_("candidate roles"), default=list)
+    candidate_users = models.JSONField(_("candidate users"), default=list)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    scope = models.CharField(_("org unit"), max_length=64, blank=True)
+    scope_path = models.CharField(max_length=128, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    follow_up_at = models.DateTimeField(_("follow up"), null=True, blank=True)
+    form_key = models.CharField(_("form"), max_length=200, blank=True)
+    state = models.CharField(
+        max_length=16, choices=HumanTaskState.choices, default=HumanTaskState.OPEN
+    )
+    draft_data = models.JSONField(default=dict, blank=True)
+    completed_data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("human task")
+        verbose_name_plural = _("human tasks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "task_id"], name="human_task_engine_id_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "scope_path"]),
+            models.Index(fields=["state", "assignee"]),
+            models.Index(fields=["state", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.instance_id})"
+
+
+class TaskCandidate(models.Model):
+    """One role or user that may claim an open task; lets the inbox filter by index, not JSON."""
+
+    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="candidates")
+    role = models.CharField(max_length=64, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["role", "task"]), models.Index(fields=["username", "task"])]
+
+    def __str__(self) -> str:
+        return self.role or self.username
+
+
+class AuditKind(models.TextChoices):
+    DEFINITION_DEPLOYED = "definition_deployed", _("definition deployed")
+    ROLE_GRANTED = "role_granted", _("role granted")
+    INSTANCE_STARTED = "instance_started", _("instance started")
+    TASK_CLAIMED = "task_claimed", _("task claimed")
+    TASK_UNCLAIMED = "task_unclaimed", _("task unclaimed")
+    TASK_COMPLETED = "task_completed", _("task completed")
+    INCIDENT_RAISED = "incident_raised", _("incident raised")
+    INCIDENT_RESOLVED = "incident_resolved", _("incident resolved")
+    INSTANCE_SUSPENDED = "instance_suspended", _("instance suspended")
+    INSTANCE_RESUMED = "instance_resumed", _("instance resumed")
+    INSTANCE_TERMINATED = "instance_terminated", _("instance terminated")
+    INSTANCE_COMPLETED = "instance_completed", _("instance completed")
+
+
+class AuditEvent(models.Model):
+    """One link of a hash chain. A chain per instance (``stream`` = ``instance:<id>``), and one
+    ``system`` chain for deploys and grants. Written in the same transaction as the change; never
+    updated or deleted."""
+
+    stream = models.CharField(max_length=64)
+    sequence = models.PositiveIntegerField()
+    instance = models.ForeignKey(
+        ProcessInstance,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    created_at = models.DateTimeField()
+    actor = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=40, choices=AuditKind.choices)
+    task_id = models.CharField(max_length=36, blank=True)
+    element_id = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream", "sequence"], name="audit_stream_sequence_unique"
+            )
+        ]
+        ordering = ["stream", "sequence"]
+
+    def __str__(self) -> str:
+        return f"{self.stream}#{self.sequence} {self.kind}"
+
+
+class AuditHead(models.Model):
+    """The last hash of a chain that has no instance row to keep it (the ``system`` chain)."""
+
+    stream = models.CharField(max_length=64, unique=True)
+    sequence = models.PositiveIntegerField(default=0)
+    head = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.stream}@{self.sequence}"
+
+
+class RoleGrant(models.Model):
+    """A user holds a role, everywhere (blank scope) or within an org unit and below.
+
+    The default scope resolver reads these; registry/ may replace the resolver."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants"
+    )
+    role = models.CharField(_("role"), max_length=64)
+    scope = models.CharField(_("org unit"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "scope"], name="role_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} @ {self.scope or '*'}"

@@ -1,0 +1,59 @@
+"""Who may do what: the rules every door (API, portal, commands, jobs) goes through."""
+
+from __future__ import annotations
+
+from .. import conf
+from ..models import HumanTask, ProcessInstance
+from ..scopes import Grant, resolver
+
+
+def grants_for(user) -> list[Grant]:
+    return resolver().grants(user)
+
+
+def user_has_role(user, role: str, *, scope_path: str | None = None) -> bool:
+    """Whether the user holds ``role`` (somewhere, or reaching ``scope_path``)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    for grant in grants_for(user):
+        if grant.role != role:
+            continue
+        if scope_path is None or scope_path.startswith(grant.path):
+            return True
+    return False
+
+
+def reads_everything(user, grants: list[Grant] | None = None) -> bool:
+    if user.is_superuser:
+        return True
+    read_all = set(conf.get("READ_ALL_ROLES"))
+    return any(
+        g.role in read_all and not g.path
+        for g in (grants if grants is not None else grants_for(user))
+    )
+
+
+def can_work_task(user, task: HumanTask, grants: list[Grant] | None = None) -> bool:
+    """The user is the assignee, a candidate user, or holds a candidate role reaching its scope."""
+    if task.assignee_id is not None and task.assignee_id == user.pk:
+        return True
+    if user.get_username() in (task.candidate_users or []):
+        return True
+    grants = grants if grants is not None else grants_for(user)
+    roles = set(task.candidate_roles or [])
+    return any(g.role in roles and task.scope_path.startswith(g.path) for g in grants)
+
+
+def can_read_instance(user, instance: ProcessInstance, grants: list[Grant] | None = None) -> bool:
+    grants = grants if grants is not None else grants_for(user)
+    if reads_everything(user, grants) or instance.started_by_id == user.pk:
+        return True
+    path = resolver().scope_path(instance.scope)
+    if any(path.startswith(g.path) for g in grants):
+        return True
+    return (
+        instance.human_tasks.filter(assignee=user).exists()
+        or instance.human_tasks.filter(candidates__username=user.get_username()).exists()
+    )

@@ -1,0 +1,196 @@
+"""Deploying diagrams: validate everything, then version by content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import transaction
+from django.db.models import Max
+
+from .. import conf, extensions
+from ..engine.parser import DiagramError, load_xml
+from ..engine.runtime import DefinitionRuntime
+from ..engine.validation import (
+    EngineCheck,
+    UserTaskInfo,
+    check_diagram,
+    expression_inside,
+    missing_called_elements,
+)
+from ..exceptions import DeploymentRefused, NotAllowed, Problem
+from ..models import AuditKind, ProcessDefinition
+from ..scopes import resolver, role_for_lane
+from .access import user_has_role
+from .audit import audit_append_system
+from .handlers import run_handler
+
+
+@dataclass(frozen=True)
+class Deployment:
+    definition: ProcessDefinition
+    created: bool
+
+
+def _role_problems(task: UserTaskInfo, roles: dict[str, str]) -> list[Problem]:
+    assignment = task.assignment
+    problems = []
+    groups = assignment.candidate_groups
+    if groups and expression_inside(groups) is None:
+        for group in (g.strip() for g in groups.split(",")):
+            if group and group not in roles:
+                problems.append(
+                    Problem(
+                        f"candidate group '{group}' is not a role (roles: {', '.join(roles)})",
+                        task.element,
+                        task.line,
+                    )
+                )
+    elif not groups and (assignment.lane_id or task.lane):
+        if not role_for_lane(assignment.lane_id, task.lane, roles):
+            problems.append(
+                Problem(
+                    f"lane '{task.lane or assignment.lane_id}' maps to no role: name the lane "
+                    f"after a role ({', '.join(f'{c} {label}' for c, label in roles.items())})",
+                    task.element,
+                    task.line,
+                )
+            )
+    elif not groups and not assignment.assignee and not assignment.candidate_users:
+        problems.append(
+            Problem(
+                "nobody can do this task: put it in a lane or give it candidate groups, "
+                "candidate users or an assignee",
+                task.element,
+                task.line,
+            )
+        )
+    return problems
+
+
+def _host_problems(check: EngineCheck) -> list[Problem]:
+    roles = resolver().roles()
+    problems: list[Problem] = []
+    for task in check.user_tasks:
+        problems.extend(_role_problems(task, roles))
+        form_key = task.assignment.form_key
+        if form_key and not extensions.form_exists(form_key):
+            problems.append(Problem(f"form '{form_key}' does not exist", task.element, task.line))
+    for service in check.service_tasks:
+        if not service.topic:
+            problems.append(
+                Problem(
+                    "service task names no handler (set camunda:topic)",
+                    service.element,
+                    service.line,
+                )
+            )
+        elif extensions.get_handler(service.topic) is None:
+            known = ", ".join(extensions.handler_names()) or "none registered"
+            problems.append(
+                Problem(
+                    f"service task handler '{service.topic}' is not registered (known: {known})",
+                    service.element,
+                    service.line,
+                )
+            )
+    return problems
+
+
+def _dependencies(root) -> tuple[list[ProcessDefinition], list[Problem]]:
+    found, problems = [], []
+    for key in missing_called_elements(root):
+        latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+        if latest is None:
+            problems.append(
+                Problem(f"a call activity calls process '{key}', which is not deployed")
+            )
+        else:
+            found.append(latest)
+    return found, problems
+
+
+def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Problem], list]:
+    """Every problem of a diagram, without deploying it. Returns (check, problems, dependencies)."""
+    try:
+        root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
+    except DiagramError as exc:
+        return None, [Problem(exc.message, exc.element, exc.line)], []
+    dependencies, problems = _dependencies(root)
+    extra = [
+        load_xml(d.bpmn_xml.encode(), max_bytes=conf.get("MAX_BPMN_BYTES")) for d in dependencies
+    ]
+    check = check_diagram(root, extra_roots=extra)
+    problems += [Problem(p.message, p.element, p.line) for p in check.problems]
+    problems += _host_problems(check)
+    unique = list(dict.fromkeys(problems))
+    return check, unique, dependencies
+
+
+def definition_deploy(*, content: bytes, user) -> Deployment:
+    """Validate and deploy. Same content as the latest version: nothing new. Refuses with every
+    problem listed (DeploymentRefused), or NotAllowed for a user who may not deploy."""
+    if user is not None and not user_has_role(user, conf.get("DEPLOYER_ROLE")):
+        raise NotAllowed("only process owners may deploy diagrams")
+    check, problems, dependencies = definition_check(content=content)
+    if problems or check is None or check.parsed is None:
+        raise DeploymentRefused(problems=problems or [Problem("the diagram could not be read")])
+    parsed = check.parsed
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        # Lock the key's rows so two deploys of a new version cannot both take the same number.
+        latest = (
+            ProcessDefinition.objects.select_for_update()
+            .filter(key=parsed.key)
+            .order_by("-version")
+            .first()
+        )
+        if latest is not None and latest.sha256 == digest:
+            return Deployment(latest, created=False)
+        version = (
+            ProcessDefinition.objects.filter(key=parsed.key).aggregate(v=Max("version"))["v"] or 0
+        ) + 1
+        definition = ProcessDefinition.objects.create(
+            key=parsed.key,
+            version=version,
+            name=parsed.name,
+            bpmn_xml=content.decode("utf-8"),
+            sha256=digest,
+            deployed_by=user,
+            dependencies=[d.pk for d in dependencies],
+        )
+        audit_append_system(
+            actor=user,
+            kind=AuditKind.DEFINITION_DEPLOYED,
+            payload={
+                "key": definition.key,
+                "version": version,
+                "sha256": digest,
+                "name": definition.name,
+            },
+        )
+    return Deployment(definition, created=True)
+
+
+def runtime_for(definition: ProcessDefinition) -> DefinitionRuntime:
+    """The parsed, ready-to-run form of a definition (cached: definitions never change)."""
+    return _runtime(definition.pk, definition.sha256)
+
+
+@lru_cache(maxsize=256)
+def _runtime(definition_id: int, sha256: str) -> DefinitionRuntime:
+    from ..engine.parser import parse_diagram
+
+    definition = ProcessDefinition.objects.get(pk=definition_id)
+    max_bytes = conf.get("MAX_BPMN_BYTES")
+    root = load_xml(definition.bpmn_xml.encode(), max_bytes=max_bytes)
+    extra = [
+        load_xml(d.bpmn_xml.encode(), max_bytes=max_bytes)
+        for d in ProcessDefinition.objects.filter(pk__in=definition.dependencies)
+    ]
+    return DefinitionRuntime(
+        parse_diagram(root, extra_roots=extra),
+        handler_runner=run_handler,
+        time_limit=conf.get("SCRIPT_TIME_LIMIT_SECONDS"),
+    )

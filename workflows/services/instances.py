@@ -1,0 +1,239 @@
+"""Starting instances and moving them through their lifecycle."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import conf
+from ..engine.runtime import (
+    BpmnWorkflowType,
+    EngineFailure,
+    IdSequence,
+    StepResult,
+    state_digest,
+    workflow_data,
+)
+from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
+from ..models import (
+    AuditKind,
+    HumanTask,
+    HumanTaskState,
+    InstanceState,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+)
+from ..scopes import resolver
+from .access import user_has_role
+from .assignment import build_human_tasks
+from .audit import InstanceAuditLog
+from .definitions import runtime_for
+
+
+def _require_json_object(value, name: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name} must be a JSON object", {name: ["must be a JSON object"]})
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be plain JSON", {name: ["must be plain JSON"]}) from None
+    return value
+
+
+def lock_instance(instance_id: int) -> ProcessInstance:
+    """The instance row, locked for this transaction (a second writer waits, then re-reads)."""
+    try:
+        return (
+            ProcessInstance.objects.select_for_update()
+            .select_related("definition")
+            .get(pk=instance_id)
+        )
+    except ProcessInstance.DoesNotExist:
+        raise NotFound(f"process instance {instance_id} does not exist") from None
+
+
+def apply_step(
+    instance: ProcessInstance,
+    workflow: BpmnWorkflowType,
+    step: StepResult,
+    ids: IdSequence,
+    audit: InstanceAuditLog,
+    *,
+    now: datetime,
+    actor,
+) -> tuple[list[HumanTask], list]:
+    """Write what one engine step changed: new and removed human tasks, state, variables, events."""
+    new_tasks, candidates = build_human_tasks(instance, step.created, now=now)
+    if step.removed:
+        HumanTask.objects.filter(
+            instance=instance, task_id__in=step.removed, state=HumanTaskState.OPEN
+        ).update(state=HumanTaskState.CANCELLED, completed_at=now)
+    instance.serialized_state = runtime_for(instance.definition).dump(workflow)
+    instance.variables = workflow_data(workflow)
+    instance.task_id_counter = ids.counter
+    instance.updated_at = now
+    if step.completed:
+        instance.mark_completed()
+        audit.append(
+            actor=actor,
+            kind=AuditKind.INSTANCE_COMPLETED,
+            at=now,
+            payload={"variables": instance.variables},
+        )
+    elif instance.state in (InstanceState.RUNNING, InstanceState.WAITING):
+        instance.mark_running() if step.ready_count else instance.mark_waiting()
+    return new_tasks, candidates
+
+
+def save_step(instance: ProcessInstance, new_tasks, candidates, audit: InstanceAuditLog) -> None:
+    instance.save()
+    if new_tasks:
+        HumanTask.objects.bulk_create(new_tasks)
+        rows = []
+        for index, candidate in candidates:
+            candidate.task = new_tasks[index]
+            rows.append(candidate)
+        TaskCandidate.objects.bulk_create(rows)
+    audit.flush()
+
+
+def instance_start(
+    *,
+    process_key: str,
+    user,
+    business_key: str = "",
+    org_unit: str | None = None,
+    variables: dict | None = None,
+) -> ProcessInstance:
+    """Start the latest version of a procedure. Scope: ``org_unit``, else the starter's own unit."""
+    variables = _require_json_object(variables, "variables")
+    if not isinstance(process_key, str) or not process_key:
+        raise InvalidInput("process_key is required", {"process_key": ["this field is required"]})
+    definition = ProcessDefinition.objects.filter(key=process_key).order_by("-version").first()
+    if definition is None:
+        raise InvalidInput(
+            f"no procedure with key '{process_key}' is deployed",
+            {"process_key": [f"unknown process key '{process_key}'"]},
+        )
+    scope_resolver = resolver()
+    scope = org_unit if org_unit is not None else scope_resolver.home_scope(user)
+    scope_path = scope_resolver.scope_path(scope)
+    if user is not None and not user.is_superuser:
+        grants = scope_resolver.grants(user)
+        if not any(
+            scope_path.startswith(g.path)
+            for g in grants
+            if g.role not in conf.get("READ_ALL_ROLES")
+        ):
+            raise NotAllowed(f"you hold no role in org unit '{scope or '(none)'}'")
+    runtime = runtime_for(definition)
+    now = timezone.now()
+    with transaction.atomic():
+        instance = ProcessInstance(
+            definition=definition,
+            business_key=business_key or "",
+            scope=scope or "",
+            started_by=user,
+            serialized_state="{}",
+            created_at=now,
+            updated_at=now,
+        )
+        instance.save()
+        ids = IdSequence(instance.uuid)
+        audit = InstanceAuditLog(instance)
+        try:
+            workflow, step = runtime.start(variables=variables, ids=ids)
+        except EngineFailure as failure:
+            where = failure.element or "start"
+            raise InvalidInput(f"the procedure failed at {where}: {failure.message}") from failure
+        audit.append(
+            actor=user,
+            kind=AuditKind.INSTANCE_STARTED,
+            at=now,
+            payload={
+                "definition": {
+                    "key": definition.key,
+                    "version": definition.version,
+                    "sha256": definition.sha256,
+                },
+                "uuid": str(instance.uuid),
+                "business_key": instance.business_key,
+                "scope": instance.scope,
+                "variables": variables,
+                "state_digest": state_digest(workflow),
+            },
+        )
+        new_tasks, candidates = apply_step(
+            instance, workflow, step, ids, audit, now=now, actor=user
+        )
+        save_step(instance, new_tasks, candidates, audit)
+    return instance
+
+
+def _require_operator(user) -> None:
+    if user is not None and not user_has_role(user, conf.get("OPERATOR_ROLE")):
+        raise NotAllowed("only process owners may suspend, resume or terminate instances")
+
+
+def _require_reason(reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("a reason is required", {"reason": ["this field is required"]})
+    return reason.strip()
+
+
+def _operate(instance_id: int, user, kind: str, change, payload: dict) -> ProcessInstance:
+    _require_operator(user)
+    with transaction.atomic():
+        instance = lock_instance(instance_id)
+        before = instance.state
+        try:
+            change(instance)
+        except Exception as exc:  # django-fsm's TransitionNotAllowed
+            if type(exc).__name__ != "TransitionNotAllowed":
+                raise
+            raise Conflict(
+                f"the instance is {before}; it cannot be {kind.split('_')[-1]}"
+            ) from None
+        audit = InstanceAuditLog(instance)
+        audit.append(
+            actor=user, kind=kind, payload={"from": before, "to": instance.state, **payload}
+        )
+        instance.updated_at = timezone.now()
+        instance.save()
+        audit.flush()
+    return instance
+
+
+def instance_suspend(*, instance_id: int, user, reason: str = "") -> ProcessInstance:
+    return _operate(
+        instance_id, user, AuditKind.INSTANCE_SUSPENDED, lambda i: i.suspend(), {"reason": reason}
+    )
+
+
+def instance_resume(*, instance_id: int, user) -> ProcessInstance:
+    return _operate(instance_id, user, AuditKind.INSTANCE_RESUMED, lambda i: i.resume(), {})
+
+
+def instance_terminate(*, instance_id: int, user, reason: str) -> ProcessInstance:
+    reason = _require_reason(reason)
+
+    def terminate(instance: ProcessInstance) -> None:
+        instance.terminate(reason=reason)
+        HumanTask.objects.filter(instance=instance, state=HumanTaskState.OPEN).update(
+            state=HumanTaskState.CANCELLED, completed_at=timezone.now()
+        )
+
+    return _operate(instance_id, user, AuditKind.INSTANCE_TERMINATED, terminate, {"reason": reason})
+
+
+def instance_retry(*, instance_id: int, user) -> ProcessInstance:
+    """Clear an incident so the failed step can be tried again (its entered data is kept)."""
+    return _operate(
+        instance_id, user, AuditKind.INCIDENT_RESOLVED, lambda i: i.resolve_incident(), {}
+    )

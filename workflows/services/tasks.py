@@ -1,0 +1,181 @@
+"""Working human tasks: claim, unclaim, save a draft, complete."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
+from ..exceptions import Conflict, IncidentRaised, NotAllowed, NotFound
+from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, ProcessInstance
+from .access import can_work_task
+from .audit import InstanceAuditLog
+from .definitions import runtime_for
+from .instances import _require_json_object, apply_step, lock_instance, save_step
+
+
+def _locked_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
+    """Lock the task's instance first (one lock order for every writer), then read the task."""
+    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
+    if instance_id is None:
+        raise NotFound(f"task {task_id} does not exist")
+    instance = lock_instance(instance_id)
+    task = HumanTask.objects.get(pk=task_id)
+    return instance, task
+
+
+def _require_open(task: HumanTask, instance: ProcessInstance) -> None:
+    if task.state != HumanTaskState.OPEN:
+        who = f" by {task.completed_by.get_username()}" if task.completed_by_id else ""
+        raise Conflict(f"the task '{task.name}' is already {task.state}{who}")
+    if instance.state == InstanceState.SUSPENDED:
+        raise Conflict("the instance is suspended; resume it first")
+    if instance.is_finished:
+        raise Conflict(f"the instance is {instance.state}")
+
+
+def _require_worker(user, task: HumanTask) -> None:
+    if not can_work_task(user, task):
+        raise NotAllowed(f"the task '{task.name}' is not in your roles or org units")
+    if task.assignee_id is not None and task.assignee_id != user.pk:
+        raise Conflict(f"the task '{task.name}' is claimed by {task.assignee.get_username()}")
+
+
+def task_claim(*, task_id: int, user) -> HumanTask:
+    with transaction.atomic():
+        instance, task = _locked_task(task_id)
+        _require_open(task, instance)
+        _require_worker(user, task)
+        if task.assignee_id == user.pk:
+            return task
+        now = timezone.now()
+        task.assignee, task.claimed_at = user, now
+        task.save(update_fields=["assignee", "claimed_at"])
+        audit = InstanceAuditLog(instance)
+        audit.append(
+            actor=user,
+            kind=AuditKind.TASK_CLAIMED,
+            task_id=str(task.task_id),
+            element_id=task.element_id,
+            at=now,
+        )
+        instance.save(update_fields=["audit_sequence", "audit_head"])
+        audit.flush()
+    return task
+
+
+def task_unclaim(*, task_id: int, user) -> HumanTask:
+    with transaction.atomic():
+        instance, task = _locked_task(task_id)
+        _require_open(task, instance)
+        if task.assignee_id is None:
+            raise Conflict(f"the task '{task.name}' is not claimed")
+        if task.assignee_id != user.pk:
+            raise Conflict(f"the task '{task.name}' is claimed by {task.assignee.get_username()}")
+        task.assignee, task.claimed_at = None, None
+        task.save(update_fields=["assignee", "claimed_at"])
+        audit = InstanceAuditLog(instance)
+        audit.append(
+            actor=user,
+            kind=AuditKind.TASK_UNCLAIMED,
+            task_id=str(task.task_id),
+            element_id=task.element_id,
+        )
+        instance.save(update_fields=["audit_sequence", "audit_head"])
+        audit.flush()
+    return task
+
+
+def task_save_draft(*, task_id: int, user, data) -> HumanTask:
+    data = _require_json_object(data, "data")
+    with transaction.atomic():
+        instance, task = _locked_task(task_id)
+        _require_open(task, instance)
+        _require_worker(user, task)
+        task.draft_data = data
+        task.save(update_fields=["draft_data"])
+    return task
+
+
+def task_complete(*, task_id: int, user, data) -> HumanTask:
+    """Complete a task with the person's data and run the engine to the next wait.
+
+    A failure of diagram code puts the instance into ``incident``: the entered data is kept on
+    the task as a draft and the engine state is left as it was before the attempt."""
+    data = _require_json_object(data, "data")
+    with transaction.atomic():
+        instance, task = _locked_task(task_id)
+        _require_open(task, instance)
+        _require_worker(user, task)
+        if instance.state == InstanceState.INCIDENT:
+            raise Conflict(
+                f"the instance has an incident ({instance.incident_message}); retry it first"
+            )
+        now = timezone.now()
+        runtime = runtime_for(instance.definition)
+        workflow = runtime.load(instance.serialized_state)
+        ids = IdSequence(instance.uuid, instance.task_id_counter)
+        audit = InstanceAuditLog(instance)
+        try:
+            step = runtime.complete_user_task(workflow, task_id=task.task_id, data=data, ids=ids)
+        except TaskNotReady:
+            raise Conflict(f"the task '{task.name}' is no longer waiting") from None
+        except EngineFailure as failure:
+            _record_incident(instance, task, failure, data=data, user=user, audit=audit, now=now)
+            incident = failure
+        else:
+            incident = None
+            _record_completion(
+                instance, task, workflow, step, ids, audit, data=data, user=user, now=now
+            )
+    if incident is not None:
+        # Raised after the commit: the incident and the entered data are kept, the task stays open.
+        where = incident.element or "the process"
+        raise IncidentRaised(f"the task was not completed: {where} failed: {incident.message}")
+    return task
+
+
+def _record_completion(instance, task, workflow, step, ids, audit, *, data, user, now) -> None:
+    task.state = HumanTaskState.COMPLETED
+    task.completed_at, task.completed_by, task.completed_data = now, user, data
+    task.draft_data = {}
+    if task.assignee_id is None:
+        task.assignee, task.claimed_at = user, now
+    audit.append(
+        actor=user,
+        kind=AuditKind.TASK_COMPLETED,
+        task_id=str(task.task_id),
+        element_id=task.element_id,
+        at=now,
+        payload={"data": data, "state_digest": state_digest(workflow)},
+    )
+    new_tasks, candidates = apply_step(instance, workflow, step, ids, audit, now=now, actor=user)
+    task.save(
+        update_fields=[
+            "state",
+            "completed_at",
+            "completed_by",
+            "completed_data",
+            "draft_data",
+            "assignee",
+            "claimed_at",
+        ]
+    )
+    save_step(instance, new_tasks, candidates, audit)
+
+
+def _record_incident(instance, task, failure: EngineFailure, *, data, user, audit, now) -> None:
+    instance.raise_incident(message=failure.message, element=failure.element, detail=failure.detail)
+    instance.updated_at = now
+    audit.append(
+        actor=user,
+        kind=AuditKind.INCIDENT_RAISED,
+        task_id=str(task.task_id),
+        element_id=failure.element,
+        at=now,
+        payload={"message": failure.message, "line": failure.line, "data": data},
+    )
+    task.draft_data = data
+    task.save(update_fields=["draft_data"])
+    instance.save()
+    audit.flush()
