@@ -28,7 +28,7 @@ class ScopeResolver(Protocol):
     def grants(self, user) -> list[Grant]: ...
     def scope_path(self, code: str) -> str: ...
     def home_scope(self, user) -> str: ...
-    def grant(self, *, user, role: str, scope: str) -> None: ...
+    def grant(self, *, user, role: str, scope: str) -> bool: ...
 
 
 def area_code_path(code: str) -> str:
@@ -70,10 +70,12 @@ class GrantScopeResolver:
         scopes = [g.scope for g in self.grants(user) if g.scope]
         return max(scopes, key=lambda s: len(self.scope_path(s)), default="")
 
-    def grant(self, *, user, role: str, scope: str) -> None:
+    def grant(self, *, user, role: str, scope: str) -> bool:
+        """Give the grant; False when the user already held it."""
         from .models import RoleGrant
 
-        RoleGrant.objects.get_or_create(user=user, role=role, scope=scope or "")
+        _, created = RoleGrant.objects.get_or_create(user=user, role=role, scope=scope or "")
+        return created
 
 
 @cache

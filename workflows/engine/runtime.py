@@ -245,7 +245,7 @@ def _engine_failure(exc: SpiffWorkflowException, fallback_element: str) -> Engin
     element = fallback_element
     if task is not None:
         element = task.task_spec.bpmn_id or task.task_spec.name
-    cause = exc.__cause__ or getattr(exc, "exception", None)
+    cause = exc.__cause__ or exc.__context__
     message = str(exc)
     if isinstance(cause, sandbox.SandboxRuntimeError | sandbox.SandboxViolation):
         message = cause.message

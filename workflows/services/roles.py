@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from .. import conf
 from ..exceptions import NotAllowed
 from ..models import AuditKind
@@ -10,6 +12,7 @@ from .access import user_has_role
 from .audit import audit_append_system
 
 
+@transaction.atomic
 def role_grant(*, user, role: str, org_unit: str = "", granted_by=None) -> None:
     """``granted_by=None`` is the operator at the command line; a person must be an operator."""
     if granted_by is not None and not user_has_role(granted_by, conf.get("OPERATOR_ROLE")):
@@ -18,7 +21,8 @@ def role_grant(*, user, role: str, org_unit: str = "", granted_by=None) -> None:
     roles = scope_resolver.roles()
     if role not in roles:
         raise ValueError(f"unknown role '{role}'; roles are: {', '.join(roles)}")
-    scope_resolver.grant(user=user, role=role, scope=org_unit or "")
+    if not scope_resolver.grant(user=user, role=role, scope=org_unit or ""):
+        return
     audit_append_system(
         actor=granted_by,
         kind=AuditKind.ROLE_GRANTED,

@@ -1,0 +1,42 @@
+# Fuzhu: the two commands of the README, and what they stand on.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/fuzhu
+
+.PHONY: run test install lint format
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: SQLite, demo data, http://127.0.0.1:8000
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py deploy_processes
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## make test: lint, then the whole suite on SQLite (the embedded default) and on PostgreSQL
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DATABASE_URL= $(BIN)/pytest -q -m "not postgres"
+	@if [ -n "$$DATABASE_URL" ] || pg_isready -q -h 127.0.0.1 2>/dev/null; then \
+		DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -q; \
+	else \
+		echo "PostgreSQL is not running on 127.0.0.1:5432: its tests were not run (see README)"; \
+		test "$$CI" != "true"; \
+	fi
+
+lint:
+	$(BIN)/ruff check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
