@@ -7,7 +7,11 @@ class WorkflowsConfig(AppConfig):
     verbose_name = _("Workflows")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import (
+            checks,  # noqa: F401 - registers the system checks
+            expressions,
+        )
         from .extensions import load_extension_modules
 
+        expressions.install()
         load_extension_modules()

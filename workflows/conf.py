@@ -19,6 +19,19 @@ DEFAULTS: dict[str, Any] = {
     "OPERATOR_ROLE": "process_owner",
     "READ_ALL_ROLES": [],
     "PROCESS_DIRS": [],
+    # "celery": hand jobs to Celery on commit; "poll": the embedded runner sweeps the tables;
+    # "immediate": run them in-process right after commit (tests, one-off scripts).
+    "JOB_DISPATCH": "poll",
+    "JOB_LEASE_SECONDS": 300,
+    "SWEEP_INTERVAL_SECONDS": 30,
+    "REMINDER_BEFORE": "P1D",
+    "ESCALATION_ROLE": "",
+    "NOTIFICATION_BACKENDS": {
+        "email": "workflows.notifications.ConsoleBackend",
+        "sms": "workflows.notifications.ConsoleBackend",
+    },
+    "NOTIFICATION_MAX_ATTEMPTS": 5,
+    "HOLIDAY_COUNTRY": "CN",
 }
 
 

@@ -21,17 +21,33 @@ class RegisteredHandler:
     func: Handler
     label: str
     asynchronous: bool = False
+    max_attempts: int = 3
+    backoff_seconds: float = 30.0
 
 
 _handlers: dict[str, RegisteredHandler] = {}
 _task_views: dict[str, str] = {}
 
 
-def service_handler(name: str, *, label: str = "", asynchronous: bool = False):
-    """Decorator: make ``func`` the handler of service tasks with ``camunda:topic=name``."""
+def service_handler(
+    name: str,
+    *,
+    label: str = "",
+    asynchronous: bool = False,
+    max_attempts: int = 3,
+    backoff_seconds: float = 30.0,
+):
+    """Decorator: make ``func`` the handler of service tasks with ``camunda:topic=name``.
+
+    An asynchronous handler runs as a background job while the instance waits; a failure is
+    retried ``max_attempts`` times in all, ``backoff_seconds`` doubling each time, then the
+    instance goes into ``incident``. Handlers must be idempotent: a job may run again after a
+    worker dies mid-way."""
 
     def register(func: Handler) -> Handler:
-        _handlers[name] = RegisteredHandler(name, func, label or name, asynchronous)
+        _handlers[name] = RegisteredHandler(
+            name, func, label or name, asynchronous, max_attempts, backoff_seconds
+        )
         return func
 
     return register
@@ -47,6 +63,10 @@ def get_handler(name: str) -> RegisteredHandler | None:
 
 def handler_names() -> list[str]:
     return sorted(_handlers)
+
+
+def async_topics() -> frozenset[str]:
+    return frozenset(name for name, handler in _handlers.items() if handler.asynchronous)
 
 
 def register_task_view(form_key: str, label: str = "") -> None:

@@ -181,6 +181,10 @@ class HumanTask(models.Model):
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalation_role = models.CharField(max_length=64, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)  # the inbox flags these
 
     class Meta:
         verbose_name = _("human task")
@@ -194,6 +198,7 @@ class HumanTask(models.Model):
             models.Index(fields=["state", "scope_path"]),
             models.Index(fields=["state", "assignee"]),
             models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["state", "remind_at"]),
         ]
 
     def __str__(self) -> str:
@@ -227,6 +232,11 @@ class AuditKind(models.TextChoices):
     INSTANCE_RESUMED = "instance_resumed", _("instance resumed")
     INSTANCE_TERMINATED = "instance_terminated", _("instance terminated")
     INSTANCE_COMPLETED = "instance_completed", _("instance completed")
+    TIMER_FIRED = "timer_fired", _("timer fired")
+    JOB_COMPLETED = "job_completed", _("job completed")
+    JOB_FAILED = "job_failed", _("job failed")
+    EVENT_RECEIVED = "event_received", _("message or signal received")
+    TASK_ESCALATED = "task_escalated", _("task escalated")
 
 
 class AuditEvent(models.Model):
@@ -297,3 +307,169 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} @ {self.scope or '*'}"
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class JobKind(models.TextChoices):
+    SERVICE_TASK = "service_task", _("service task")
+    DELIVER_EVENT = "deliver_event", _("deliver message or signal")
+
+
+class Job(models.Model):
+    """Background work, written in the same transaction as the state that needs it.
+
+    Celery delivers it promptly; the sweep finds anything missed. A worker claims it with
+    ``select_for_update(skip_locked=True)``, so two workers never run it at once."""
+
+    kind = models.CharField(max_length=20, choices=JobKind.choices, default=JobKind.SERVICE_TASK)
+    instance = models.ForeignKey(
+        ProcessInstance, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    task_id = models.UUIDField(null=True, blank=True)
+    element_id = models.CharField(max_length=200, blank=True)
+    topic = models.CharField(_("handler"), max_length=200, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    run_after = models.DateTimeField(default=timezone.now)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=200, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_traceback = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        indexes = [models.Index(fields=["state", "run_after"])]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.topic or self.kind} ({self.state})"
+
+
+class TimerState(models.TextChoices):
+    WAITING = "waiting", _("waiting")
+    FIRED = "fired", _("fired")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Timer(models.Model):
+    """A moment something must happen: a waiting timer event of an instance, or the next
+    automatic start of a definition (timer start event)."""
+
+    instance = models.ForeignKey(
+        ProcessInstance, null=True, blank=True, on_delete=models.CASCADE, related_name="timers"
+    )
+    definition = models.ForeignKey(
+        ProcessDefinition, null=True, blank=True, on_delete=models.CASCADE, related_name="timers"
+    )
+    task_id = models.CharField(max_length=36, blank=True)
+    element_id = models.CharField(max_length=200, blank=True)
+    fire_at = models.DateTimeField(_("fires at"))
+    state = models.CharField(max_length=12, choices=TimerState.choices, default=TimerState.WAITING)
+    fired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("timer")
+        verbose_name_plural = _("timers")
+        indexes = [models.Index(fields=["state", "fire_at"])]
+
+    def __str__(self) -> str:
+        return f"timer {self.element_id} at {self.fire_at:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """Someone waits for a message or signal: a waiting catch event of an instance, or a
+    definition's message start event."""
+
+    KIND_MESSAGE, KIND_SIGNAL = "message", "signal"
+
+    instance = models.ForeignKey(
+        ProcessInstance,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+    )
+    definition = models.ForeignKey(
+        ProcessDefinition, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=10)
+    name = models.CharField(max_length=200)
+    correlation_key = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=36, blank=True)
+    element_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "name", "correlation_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} [{self.correlation_key}]"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+class Notification(models.Model):
+    """An SMS or e-mail in the outbox; sent by a pluggable backend, retried when sending fails."""
+
+    channel = models.CharField(max_length=10)  # "sms" | "email"
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.CharField(_("address"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("message"))
+    reason = models.CharField(max_length=40, blank=True)
+    instance = models.ForeignKey(
+        ProcessInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    task = models.ForeignKey(
+        HumanTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(
+        max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.address or self.recipient_id}: {self.subject}"
+
+
+class CalendarDay(models.Model):
+    """A county's own exception to the national calendar: a working day or a day off."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'班' if self.is_working_day else '休'} {self.note}"

@@ -70,6 +70,13 @@ class GrantScopeResolver:
         scopes = [g.scope for g in self.grants(user) if g.scope]
         return max(scopes, key=lambda s: len(self.scope_path(s)), default="")
 
+    def users_with_role(self, *, role: str, scope_path: str) -> list:
+        """Users holding ``role`` with a grant that reaches ``scope_path``."""
+        from .models import RoleGrant
+
+        rows = RoleGrant.objects.filter(role=role, user__is_active=True).select_related("user")
+        return [r.user for r in rows if scope_path.startswith(self.scope_path(r.scope))]
+
     def grant(self, *, user, role: str, scope: str) -> bool:
         """Give the grant; False when the user already held it."""
         from .models import RoleGrant

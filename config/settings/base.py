@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "guardian",
+    "django_celery_beat",
     "workflows",
     "processes",
     "portal",
@@ -140,6 +141,26 @@ WORKFLOWS = {
     "DEPLOYER_ROLE": "process_owner",
     "OPERATOR_ROLE": "process_owner",
     "READ_ALL_ROLES": ["auditor", "process_owner"],
+    # poll: the embedded runner (manage.py run_jobs); celery: workers on a broker.
+    "JOB_DISPATCH": os.environ.get("FUZHU_JOB_DISPATCH", "poll"),
+    "SWEEP_INTERVAL_SECONDS": int(os.environ.get("FUZHU_SWEEP_SECONDS", "30")),
+    "ESCALATION_ROLE": "county_staff",
+    "NOTIFICATION_BACKENDS": {
+        "email": os.environ.get("FUZHU_EMAIL_BACKEND", "workflows.notifications.FileBackend"),
+        "sms": os.environ.get("FUZHU_SMS_BACKEND", "workflows.notifications.FileBackend"),
+    },
+}
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "fuzhu-sweep": {
+        "task": "workflows.sweep",
+        "schedule": float(WORKFLOWS["SWEEP_INTERVAL_SECONDS"]),
+    },
 }
 
 LOGGING = {

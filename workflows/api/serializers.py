@@ -108,3 +108,19 @@ class CompleteInputSerializer(serializers.Serializer):
 
 class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MessageInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    correlation_key = serializers.CharField(required=False, allow_blank=True, default="")
+    payload = serializers.JSONField(required=False, default=dict)
+
+
+class SignalInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    payload = serializers.JSONField(required=False, default=dict)
+
+
+class DeliveryResultSerializer(serializers.Serializer):
+    delivered_to = serializers.ListField(child=serializers.IntegerField())
+    started = serializers.ListField(child=serializers.IntegerField())

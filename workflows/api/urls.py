@@ -18,6 +18,8 @@ urlpatterns = [
     path("process-instances/<int:pk>/resume/", views.InstanceResumeView.as_view()),
     path("process-instances/<int:pk>/retry/", views.InstanceRetryView.as_view()),
     path("process-instances/<int:pk>/terminate/", views.InstanceTerminateView.as_view()),
+    path("messages/", views.MessageView.as_view(), name="api-messages"),
+    path("signals/", views.SignalView.as_view(), name="api-signals"),
     path("tasks/", views.TaskListView.as_view(), name="api-tasks"),
     path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="api-task"),
     path("tasks/<int:pk>/claim/", views.TaskClaimView.as_view(), name="api-task-claim"),

@@ -10,7 +10,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..exceptions import InvalidInput
+from ..conf import get as setting
+from ..exceptions import DeploymentRefused, InvalidInput, Problem
 from ..models import ProcessDefinition
 from ..selectors.history import instance_history
 from ..selectors.inbox import inbox_for_user
@@ -18,6 +19,7 @@ from ..selectors.instances import active_tasks, instance_for_user
 from ..services import instances as instance_services
 from ..services import tasks as task_services
 from ..services.definitions import definition_deploy
+from ..services.messages import message_send, signal_broadcast
 from . import serializers as s
 
 
@@ -48,14 +50,11 @@ class DefinitionListView(generics.ListAPIView):
             raise InvalidInput(
                 "upload the diagram as the multipart field 'file'", {"file": ["no file was sent"]}
             )
-        from ..conf import get as setting
-
         limit = setting("MAX_BPMN_BYTES")
         if upload.size > limit:
-            raise InvalidInput(
-                f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes",
-                {"file": [f"larger than {limit:,} bytes"]},
-            )
+            # Refused before reading: the same answer the service gives, without the bytes.
+            message = f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes"
+            raise DeploymentRefused(problems=[Problem(message)])
         deployment = definition_deploy(content=upload.read(), user=request.user)
         body = {
             "key": deployment.definition.key,
@@ -185,3 +184,29 @@ class TaskCompleteView(APIView):
             task_id=pk, user=request.user, data=request.data.get("data", {})
         )
         return Response(s.TaskSerializer(task).data)
+
+
+class MessageView(APIView):
+    """Deliver a message to the waiting instance(s), or start a procedure that starts with it."""
+
+    @extend_schema(request=s.MessageInputSerializer, responses=s.DeliveryResultSerializer)
+    def post(self, request):
+        data = _parsed(s.MessageInputSerializer, request)
+        delivery = message_send(
+            name=data["name"],
+            correlation_key=data["correlation_key"],
+            payload=data["payload"],
+            user=request.user,
+        )
+        body = {"delivered_to": delivery.delivered_to, "started": delivery.started}
+        return Response(body, status=status.HTTP_200_OK)
+
+
+class SignalView(APIView):
+    """Broadcast a signal to every instance waiting for it."""
+
+    @extend_schema(request=s.SignalInputSerializer, responses=s.DeliveryResultSerializer)
+    def post(self, request):
+        data = _parsed(s.SignalInputSerializer, request)
+        delivery = signal_broadcast(name=data["name"], payload=data["payload"], user=request.user)
+        return Response({"delivered_to": delivery.delivered_to, "started": []})

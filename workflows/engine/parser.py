@@ -12,10 +12,25 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
+    EndEvent,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    StartEvent,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import (
+    MessageEventDefinition as BaseMessageEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.parser import event_parsers as camunda_events
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 
+from .events import FuzhuMessageEventDefinition
 from .specs import AssignedUserTask, Assignment, HandlerServiceTask
+from .timeexpr import timer_expression
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
@@ -31,16 +46,28 @@ class DiagramError(Exception):
         self.element = element
 
 
+_DTD_REFUSED = (
+    "the file contains a <!DOCTYPE> or <!ENTITY> declaration, which diagrams may not contain "
+    "(it can hide an entity bomb or read files on the server); export the diagram again from "
+    "the modeler"
+)
+
+
 def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
     """Parse diagram bytes safely; raises DiagramError with a message a person can act on."""
     if len(content) > max_bytes:
         raise DiagramError(f"the file is {len(content):,} bytes; the limit is {max_bytes:,} bytes")
     if not content.strip():
         raise DiagramError("the file is empty")
-    head = content[:4096].lower()
-    if b"<!doctype" in content.lower() or b"<!entity" in head:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DiagramError(
+            "the file is not UTF-8 text (it may be saved as GBK or UTF-16): save it as UTF-8"
+        ) from None
+    if b"<!doctype" in content.lower() or b"<!entity" in content[:4096].lower():
         # BPMN never needs a DTD; refusing it closes entity bombs and external entities at once.
-        raise DiagramError("the file declares a DTD or entities, which diagrams may not contain")
+        raise DiagramError(_DTD_REFUSED)
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -53,9 +80,14 @@ def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else None
         raise DiagramError(f"the file is not well-formed XML: {exc.msg}", line=line) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise DiagramError(_DTD_REFUSED)  # not reached for UTF-8 (refused above); kept as a net
     if root.tag != f"{{{BPMN_NS}}}definitions":
+        found = etree.QName(root).localname
         raise DiagramError(
-            "the file is not a BPMN 2.0 diagram: its root element must be bpmn:definitions",
+            f"the file is not a BPMN 2.0 diagram: its root element is <{found}>, "
+            "not <bpmn:definitions>",
             line=root.sourceline,
         )
     return root
@@ -88,7 +120,11 @@ class AssignedUserTaskParser(UserTaskParser):
             p.get("name"): p.get("value") or ""
             for p in self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
         }
-        lane = self.doc_xpath(f".//bpmn:lane[bpmn:flowNodeRef[normalize-space()='{self.bpmn_id}']]")
+        lane = self.node.getroottree().xpath(
+            ".//bpmn:lane[bpmn:flowNodeRef[normalize-space()=$id]]",
+            namespaces=NSMAP,
+            id=self.bpmn_id,
+        )
         return Assignment(
             candidate_groups=_camunda(self.node, "candidateGroups"),
             candidate_users=_camunda(self.node, "candidateUsers"),
@@ -104,14 +140,55 @@ class AssignedUserTaskParser(UserTaskParser):
 
 
 class HandlerServiceTaskParser(TaskParser):
-    """A service task names its handler as an external-task topic (``camunda:topic``)."""
+    """A service task names its handler as an external-task topic (``camunda:topic``).
+
+    It runs as a background job when the diagram says ``camunda:asyncBefore="true"`` or the
+    handler is registered as asynchronous (``async_topics``)."""
 
     def create_task(self):
         topic = _camunda(self.node, "topic")
         if not topic:
             expression = _camunda(self.node, "delegateExpression") or _camunda(self.node, "class")
             topic = expression.removeprefix("${").removesuffix("}").strip()
-        return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+        asynchronous = _camunda(self.node, "asyncBefore") == "true" or topic in getattr(
+            self.process_parser.parser, "async_topics", ()
+        )
+        return self.spec_class(
+            self.spec, self.bpmn_id, topic=topic, asynchronous=asynchronous, **self.bpmn_attributes
+        )
+
+
+class _MessagesAsVariables(camunda_events.CamundaEventDefinitionParser):
+    def parse_timer_event(self, event):
+        definition = super().parse_timer_event(event)
+        definition.expression = timer_expression(definition.expression)
+        return definition
+
+    def parse_message_event(self, message_event):
+        base = super().parse_message_event(message_event)
+        return FuzhuMessageEventDefinition(
+            base.name, base.correlation_properties, base.expression, base.result_var
+        )
+
+
+class _StartEventParser(_MessagesAsVariables, camunda_events.CamundaStartEventParser):
+    pass
+
+
+class _EndEventParser(_MessagesAsVariables, camunda_events.CamundaEndEventParser):
+    pass
+
+
+class _CatchEventParser(_MessagesAsVariables, camunda_events.CamundaIntermediateCatchEventParser):
+    pass
+
+
+class _ThrowEventParser(_MessagesAsVariables, camunda_events.CamundaIntermediateThrowEventParser):
+    pass
+
+
+class _BoundaryEventParser(_MessagesAsVariables, camunda_events.CamundaBoundaryEventParser):
+    pass
 
 
 class FuzhuParser(CamundaParser):
@@ -119,7 +196,25 @@ class FuzhuParser(CamundaParser):
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (AssignedUserTaskParser, AssignedUserTask),
         full_tag("serviceTask"): (HandlerServiceTaskParser, HandlerServiceTask),
+        full_tag("startEvent"): (_StartEventParser, StartEvent),
+        full_tag("endEvent"): (_EndEventParser, EndEvent),
+        full_tag("intermediateCatchEvent"): (_CatchEventParser, IntermediateCatchEvent),
+        full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
+        full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
     }
+
+    def __init__(self, *args, async_topics=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.async_topics = frozenset(async_topics)
+
+
+@dataclass(frozen=True)
+class StartTrigger:
+    """How instances start by themselves: a timer (its expression) or a message (its name)."""
+
+    kind: str  # "timer" | "message"
+    value: str
+    element: str
 
 
 @dataclass
@@ -131,6 +226,23 @@ class ParsedDiagram:
     spec: object
     subprocess_specs: dict
     root: etree._Element
+    start_triggers: list[StartTrigger]
+
+
+def _take_start_triggers(spec) -> list[StartTrigger]:
+    """Timer and message start events start *new instances* (Camunda's meaning), which the host
+    schedules; inside the instance the start event then simply starts."""
+    triggers = []
+    for start in spec.start.outputs:
+        definition = getattr(start, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            triggers.append(StartTrigger("timer", definition.expression, start.bpmn_id))
+        elif isinstance(definition, BaseMessageEventDefinition):
+            triggers.append(StartTrigger("message", definition.name, start.bpmn_id))
+        else:
+            continue
+        start.event_definition = NoneEventDefinition(description="Default")
+    return triggers
 
 
 def top_level_process_ids(root: etree._Element) -> list[str]:
@@ -144,10 +256,18 @@ def top_level_process_ids(root: etree._Element) -> list[str]:
     ]
 
 
-def parse_diagram(root: etree._Element, *, extra_roots: list | None = None) -> ParsedDiagram:
+def parse_diagram(
+    root: etree._Element,
+    *,
+    extra_roots: list | None = None,
+    async_topics=(),
+    require_called: bool = True,
+) -> ParsedDiagram:
     """Build the specs of the file's one top-level executable process.
 
-    ``extra_roots`` are other deployed diagrams that call activities may refer to.
+    ``extra_roots`` are other deployed diagrams that call activities may refer to. With
+    ``require_called=False`` a called process that is missing leaves a None spec (validation uses
+    it to go on checking the rest, and reports the missing process itself).
     Raises ValidationException (SpiffWorkflow's) or DiagramError.
     """
     candidates = top_level_process_ids(root)
@@ -159,19 +279,20 @@ def parse_diagram(root: etree._Element, *, extra_roots: list | None = None) -> P
             f"({', '.join(candidates)}); put one procedure per file"
         )
     key = candidates[0]
-    parser = FuzhuParser()
+    parser = FuzhuParser(async_topics=async_topics)
     parser.add_bpmn_xml(root, filename=f"{key}.bpmn")
     for extra in extra_roots or []:
         parser.add_bpmn_xml(extra)
     spec = parser.get_spec(key)
-    subprocess_specs = parser.get_subprocess_specs(key)
-    process = root.xpath(f"./bpmn:process[@id='{key}']", namespaces=NSMAP)[0]
+    subprocess_specs = parser.get_subprocess_specs(key, require_call_activity_specs=require_called)
+    process = root.xpath("./bpmn:process[@id=$key]", namespaces=NSMAP, key=key)[0]
     return ParsedDiagram(
         key=key,
         name=process.get("name") or key,
         spec=spec,
         subprocess_specs=subprocess_specs,
         root=root,
+        start_triggers=_take_start_triggers(spec),
     )
 
 

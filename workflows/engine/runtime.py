@@ -12,23 +12,37 @@ import json
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from datetime import datetime
 
 import SpiffWorkflow.task as spiff_task_module
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import sandbox
+from .events import FuzhuMessageEventDefinition, engine_clock
+from .events import _definitions as _event_definitions
+from .events import _kind as _event_kind
 from .parser import ParsedDiagram
 from .script_engine import SandboxScriptEngine
+from .snapshot import (  # noqa: F401 - re-exported for the host
+    EMPTY,
+    ReadyServiceTask,
+    ReadyUserTask,
+    Snapshot,
+    StepResult,
+    _diff,
+    ready_user_tasks,
+    snapshot,
+)
 from .specs import (
     AssignedUserTask,
     AssignedUserTaskConverter,
-    Assignment,
     HandlerServiceTask,
     HandlerServiceTaskConverter,
 )
@@ -122,6 +136,7 @@ def _build_serializer() -> BpmnWorkflowSerializer:
     config[AssignedUserTask] = AssignedUserTaskConverter
     config[HandlerServiceTask] = HandlerServiceTaskConverter
     config[BpmnWorkflow] = _StateConverter
+    config[FuzhuMessageEventDefinition] = MessageEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -131,25 +146,8 @@ SERIALIZER = _build_serializer()
 # --- Views of the engine state the host needs -------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReadyUserTask:
-    task_id: uuid.UUID
-    element_id: str
-    name: str
-    lane: str
-    assignment: Assignment
-    data: dict
-    process_id: str
-
-
-@dataclass
-class StepResult:
-    """What changed in one engine step (start or completion)."""
-
-    created: list[ReadyUserTask]
-    removed: list[uuid.UUID]
-    completed: bool
-    ready_count: int
+class NotWaiting(Exception):
+    """The instance does not wait for this message or signal."""
 
 
 BpmnWorkflowType = BpmnWorkflow
@@ -157,7 +155,10 @@ HandlerRunner = Callable[[str, dict], dict | None]
 
 
 class DefinitionRuntime:
-    """Runs instances of one deployed definition (specs parsed once, reused)."""
+    """Runs instances of one deployed definition (specs parsed once, reused).
+
+    Every action takes the moment it happens (``now``) and the instance's task-id sequence, so
+    the same inputs at the same moments always produce the same state (see replay)."""
 
     def __init__(self, parsed: ParsedDiagram, *, handler_runner: HandlerRunner, time_limit: float):
         self.parsed = parsed
@@ -174,17 +175,18 @@ class DefinitionRuntime:
         engine.run_handler = run_handler
         return engine
 
-    def start(self, *, variables: dict, ids: IdSequence) -> tuple[BpmnWorkflow, StepResult]:
-        with task_ids(ids):
+    def start(
+        self, *, variables: dict, ids: IdSequence, now: datetime
+    ) -> tuple[BpmnWorkflow, StepResult]:
+        with task_ids(ids), engine_clock(now):
             workflow = BpmnWorkflow(
                 self.parsed.spec, self.parsed.subprocess_specs, script_engine=self._script_engine()
             )
-            workflow.task_tree.data.update(variables)
             # The root and start tasks exist already; give their data to the whole tree.
             for task in workflow.get_tasks():
                 task.data.update(variables)
-            result = self._advance(workflow, before=set())
-        return workflow, result
+            self._guard(workflow.do_engine_steps, "")
+            return workflow, _diff(EMPTY, snapshot(workflow), workflow)
 
     def load(self, state: str) -> BpmnWorkflow:
         dct = json.loads(state)
@@ -199,34 +201,85 @@ class DefinitionRuntime:
     def dump(workflow: BpmnWorkflow) -> str:
         return SERIALIZER.serialize_json(workflow)
 
+    def _act(self, workflow, ids: IdSequence, now: datetime, action, element: str) -> StepResult:
+        before = snapshot(workflow)
+        with task_ids(ids), engine_clock(now):
+            self._guard(lambda: action(before), element)
+            self._guard(workflow.do_engine_steps, "")
+            return _diff(before, snapshot(workflow), workflow)
+
     def complete_user_task(
-        self, workflow: BpmnWorkflow, *, task_id: uuid.UUID, data: dict, ids: IdSequence
+        self,
+        workflow: BpmnWorkflow,
+        *,
+        task_id: uuid.UUID,
+        data: dict,
+        ids: IdSequence,
+        now: datetime,
     ) -> StepResult:
-        before = {t.task_id for t in ready_user_tasks(workflow)}
-        if task_id not in before:
-            raise TaskNotReady(f"task {task_id} is not waiting for a person")
-        with task_ids(ids):
+        def run(before: Snapshot) -> None:
+            if task_id not in before.user_tasks:
+                raise TaskNotReady(f"task {task_id} is not waiting for a person")
             task = workflow.get_task_from_id(task_id)
             task.data.update(data)
-            self._guard(task.run, task.task_spec.bpmn_id or task.task_spec.name)
-            before.discard(task_id)
-            return self._advance(workflow, before=before)
+            task.run()
 
-    def _advance(self, workflow: BpmnWorkflow, *, before: set[uuid.UUID]) -> StepResult:
-        self._guard(workflow.do_engine_steps, "")
-        ready = ready_user_tasks(workflow)
-        ready_ids = {t.task_id for t in ready}
-        return StepResult(
-            created=[t for t in ready if t.task_id not in before],
-            removed=sorted(before - ready_ids),
-            completed=workflow.completed,
-            ready_count=len(ready),
-        )
+        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id))
+
+    def complete_service_task(
+        self,
+        workflow: BpmnWorkflow,
+        *,
+        task_id: uuid.UUID,
+        result: dict | None,
+        ids: IdSequence,
+        now: datetime,
+    ) -> StepResult:
+        def run(before: Snapshot) -> None:
+            if task_id not in before.service_tasks:
+                raise TaskNotReady(f"service task {task_id} is not waiting for its job")
+            task = workflow.get_task_from_id(task_id)
+            task.internal_data["job_result"] = result or {}
+            task.run()
+
+        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id))
+
+    def fire_timers(self, workflow: BpmnWorkflow, *, ids: IdSequence, now: datetime) -> StepResult:
+        return self._act(workflow, ids, now, lambda before: workflow.refresh_timers(), "")
+
+    def deliver(
+        self,
+        workflow: BpmnWorkflow,
+        *,
+        kind: str,
+        name: str,
+        payload,
+        ids: IdSequence,
+        now: datetime,
+    ) -> StepResult:
+        """Deliver a message or signal the instance waits for; NotWaiting if it does not."""
+
+        def run(before: Snapshot) -> None:
+            event = _external_event(workflow, kind, name, payload)
+            if event is None or workflow.event_manager.catch(event, internal=False) == 0:
+                raise NotWaiting(f"the instance does not wait for {kind} '{name}'")
+
+        return self._act(workflow, ids, now, run, "")
+
+    @staticmethod
+    def _element_of(workflow: BpmnWorkflow, task_id: uuid.UUID) -> str:
+        task = workflow.tasks.get(task_id)
+        if task is None:
+            for sub in workflow.subprocesses.values():
+                task = sub.tasks.get(task_id) or task
+        return (task.task_spec.bpmn_id or task.task_spec.name) if task else ""
 
     @staticmethod
     def _guard(action: Callable[[], object], element: str) -> None:
         try:
             action()
+        except (TaskNotReady, NotWaiting):
+            raise
         except SpiffWorkflowException as exc:
             raise _engine_failure(exc, element) from exc
         except (
@@ -238,6 +291,23 @@ class DefinitionRuntime:
         except Exception as exc:  # noqa: BLE001 - a failing handler becomes an incident, not a 500
             message = f"{type(exc).__name__}: {exc}"
             raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
+
+
+def _external_event(workflow: BpmnWorkflow, kind: str, name: str, payload):
+    """An event of the same class the waiting task expects (SpiffWorkflow compares classes)."""
+    for task in workflow.event_manager.tasks.values():
+        for definition in _event_definitions(task.task_spec.event_definition):
+            if definition.name != name or _event_kind(definition) != kind:
+                continue
+            if kind == "signal":
+                return BpmnEvent(type(definition)(name), payload=payload)
+            if hasattr(definition, "result_var"):
+                event_definition = type(definition)(name, [], None, None)
+                return BpmnEvent(event_definition, payload={"payload": payload, "result_var": None})
+            return BpmnEvent(
+                type(definition)(name), payload=payload if isinstance(payload, dict) else {}
+            )
+    return None
 
 
 def _engine_failure(exc: SpiffWorkflowException, fallback_element: str) -> EngineFailure:
@@ -259,35 +329,27 @@ def _engine_failure(exc: SpiffWorkflowException, fallback_element: str) -> Engin
     )
 
 
-def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyUserTask]:
-    """The user tasks waiting for a person, in tree order."""
-    result = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        spec = task.task_spec
-        assignment = spec.assignment if isinstance(spec, AssignedUserTask) else Assignment()
-        result.append(
-            ReadyUserTask(
-                task_id=task.id,
-                element_id=spec.bpmn_id or spec.name,
-                name=spec.bpmn_name or spec.bpmn_id or spec.name,
-                lane=spec.lane or "",
-                assignment=assignment,
-                data=task.data,
-                process_id=task.workflow.spec.name,
-            )
-        )
-    return result
-
-
 def workflow_data(workflow: BpmnWorkflow) -> dict:
-    """The instance's current variables: the data the process carries right now."""
+    """The instance's current variables: what the tokens carry right now.
+
+    That is the data at the frontier of the run: active tasks, and finished tasks none of whose
+    children has run yet (a branch waiting at a join)."""
     if workflow.completed:
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
+    active, finished = [], []
+    for task in workflow.get_tasks():
+        if task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            active.append(task)
+        elif task.has_state(TaskState.COMPLETED) and not any(
+            child.has_state(TaskState.FINISHED_MASK) for child in task.children
+        ):
+            finished.append(task)
     data: dict = {}
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+    # Active tasks first; then what finished tasks produced (a join may hold older data).
+    for task in sorted(active, key=lambda t: t.last_state_change) + sorted(
+        finished, key=lambda t: t.last_state_change
+    ):
         data.update(task.data)
-    if not data and workflow.last_task is not None:
-        data.update(workflow.last_task.data)
     return data
 
 

@@ -4,17 +4,28 @@ Diagrams are edited by people in a web modeler, so their conditions and scripts 
 Instead of handing them to ``eval``/``exec`` (SpiffWorkflow's default), every piece of code is
 parsed and checked against a whitelist of syntax first: no imports, no function or class
 definitions, no names or attributes that start with an underscore (which closes every
-``__class__.__subclasses__()`` style escape), calls only to a fixed set of harmless built-ins and
-to methods of plain data values. What passes runs with those built-ins only, under a time limit.
-The same check runs at deploy, so an unsafe diagram is refused before it can run.
+``__class__.__subclasses__()`` style escape), no generator or frame attributes (``gi_frame``,
+``f_globals`` ...), no ``str.format`` (whose ``{0.attr}`` fields walk attributes unchecked), calls
+only to a fixed set of harmless built-ins and to methods of plain data values. What passes runs
+with those built-ins only, under a time limit. The same check runs at deploy, so an unsafe
+diagram is refused before it can run.
+
+The time limit cannot stop a single operation that is slow or huge inside C (``'x' * 10**9``,
+``2 ** 10**9``), so the operators and methods that can build large values in one step go through
+size checks (``_Guard``). Memory built up step by step is bounded by the time limit only.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import functools
+import importlib
 import math
+import operator
+import re
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +33,8 @@ from decimal import Decimal
 
 MAX_SEQUENCE = 100_000
 MAX_POWER_EXPONENT = 1_000
+MAX_INTEGER_DIGITS = 20_000
+_MAX_INTEGER_BITS = math.ceil(MAX_INTEGER_DIGITS * math.log2(10))
 
 
 class SandboxViolation(Exception):
@@ -46,14 +59,171 @@ class SandboxRuntimeError(Exception):
         self.line = line
 
 
+# --- Size guards ------------------------------------------------------------------------------
+# Operations that can build a huge value in one step (inside C, where the time limit cannot stop
+# them) check the size of their result first. The _Guard transformer below routes code to them.
+
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _check_length(length: int) -> None:
+    if length > MAX_SEQUENCE:
+        raise ValueError(f"texts and lists longer than {MAX_SEQUENCE:,} are not allowed")
+
+
+def _check_bits(bits: float) -> None:
+    if bits > _MAX_INTEGER_BITS:
+        raise ValueError(f"numbers longer than {MAX_INTEGER_DIGITS:,} digits are not allowed")
+
+
 def _safe_range(*args: int) -> range:
     r = range(*args)
     if len(r) > MAX_SEQUENCE:
-        raise ValueError(f"range() of more than {MAX_SEQUENCE} items is not allowed")
+        raise ValueError(f"range() of more than {MAX_SEQUENCE:,} items is not allowed")
     return r
 
 
+def _guarded_pow(base, exponent):
+    if isinstance(exponent, int | float) and abs(exponent) > MAX_POWER_EXPONENT:
+        raise ValueError(f"exponents above {MAX_POWER_EXPONENT:,} are not allowed")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 1 and abs(base) > 1:
+        _check_bits(exponent * math.log2(abs(base)))
+    return base**exponent
+
+
+def _check_mul(left, right) -> None:
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, _SEQUENCES) and isinstance(count, int):
+            _check_length(len(seq) * count)
+    if isinstance(left, int) and isinstance(right, int):
+        _check_bits(left.bit_length() + right.bit_length())
+
+
+def _guarded_mul(left, right):
+    _check_mul(left, right)
+    return left * right
+
+
+def _guarded_imul(left, right):
+    _check_mul(left, right)
+    left *= right
+    return left
+
+
+def _check_add(left, right) -> None:
+    if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        _check_length(len(left) + len(right))
+
+
+def _guarded_add(left, right):
+    _check_add(left, right)
+    return left + right
+
+
+def _guarded_iadd(left, right):
+    _check_add(left, right)
+    left += right
+    return left
+
+
+# printf-style fields: '%%', or '%' [(key)] [flags] [width] [.precision]
+_PRINTF_FIELD = re.compile(r"%%|%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _guarded_mod(left, right):
+    if isinstance(left, str | bytes):
+        text = left if isinstance(left, str) else left.decode("latin-1")
+        for field in _PRINTF_FIELD.finditer(text):
+            for size in field.groups():
+                if size == "*":
+                    raise ValueError("'*' widths in % formatting are not allowed")
+                if size is not None and int(size) > MAX_SEQUENCE:
+                    raise ValueError(f"format widths above {MAX_SEQUENCE:,} are not allowed")
+    return left % right
+
+
+def _safe_sum(iterable, /, start=0):
+    if not isinstance(start, list | tuple):
+        return sum(iterable, start)
+    total = start  # sum() of lists: add them one by one, with the size check
+    for item in iterable:
+        total = _guarded_add(total, item)
+    return total
+
+
+def _padded(value, width, *_fill) -> int:
+    return max(len(value), operator.index(width))
+
+
+def _expanded(value, tabsize=8) -> int:
+    tabs = value.count("\t" if isinstance(value, str) else b"\t")
+    return len(value) + tabs * max(operator.index(tabsize), 0)
+
+
+def _replaced(value, old, new, count=-1) -> int:
+    found = value.count(old)  # '' is found len(value) + 1 times
+    if count >= 0:
+        found = min(found, count)
+    return len(value) + found * max(len(new) - len(old), 0)
+
+
+def _joined(value, items) -> int:
+    if isinstance(value, list):  # list.extend
+        return len(value) + len(items)
+    pieces = sum(len(item) for item in items if isinstance(item, str | bytes))
+    return pieces + len(value) * max(len(items) - 1, 0)
+
+
+def _translated(value, table) -> int:
+    targets = table.values() if isinstance(table, dict) else table
+    longest = max((len(t) for t in targets if isinstance(t, str | bytes)), default=1)
+    return len(value) * max(longest, 1)
+
+
+# Methods of texts and lists whose result can be much larger than their arguments.
+_RESULT_LENGTH = {
+    "center": _padded,
+    "ljust": _padded,
+    "rjust": _padded,
+    "zfill": _padded,
+    "expandtabs": _expanded,
+    "replace": _replaced,
+    "join": _joined,
+    "extend": _joined,
+    "translate": _translated,
+}
+_SIZED_METHODS = frozenset(_RESULT_LENGTH)
+
+
+def _guarded_method(obj, name, /, *args, **kwargs):
+    method = getattr(obj, name)
+    unbound = isinstance(obj, type) and bool(args)  # str.join(", ", items): the value comes first
+    target, rest = (args[0], list(args[1:])) if unbound else (obj, list(args))
+    if not isinstance(target, _SEQUENCES):
+        return method(*args, **kwargs)
+    if name in ("join", "extend") and rest:
+        rest[0] = list(rest[0])  # read an iterator once: measure it, then hand it on
+    try:
+        length = _RESULT_LENGTH[name](target, *rest, **kwargs)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        length = 0  # arguments the method itself will refuse
+    _check_length(length)
+    return method(*([target] if unbound else []), *rest, **kwargs)
+
+
+# datetime's C code imports these through the running code's builtins (date.today(), strftime,
+# strptime). Diagram code itself can never name __import__: the check refuses it.
+_MODULES_FOR_BUILTINS = frozenset({"time", "_strptime"})
+
+
+def _import_for_builtins(name, globals=None, locals=None, fromlist=(), level=0):
+    if level == 0 and name in _MODULES_FOR_BUILTINS:
+        return importlib.import_module(name)
+    raise ImportError(f"importing '{name}' is not allowed")
+
+
 SAFE_BUILTINS: dict[str, object] = {
+    "__import__": _import_for_builtins,
     "abs": abs,
     "all": all,
     "any": any,
@@ -76,7 +246,7 @@ SAFE_BUILTINS: dict[str, object] = {
     "set": set,
     "sorted": sorted,
     "str": str,
-    "sum": sum,
+    "sum": _safe_sum,
     "timedelta": timedelta,
     "tuple": tuple,
     "zip": zip,
@@ -205,6 +375,17 @@ _FORBIDDEN_NAMES = frozenset(
 )
 
 
+# Attributes that lead from a plain value to the interpreter. Underscore names reach classes and
+# globals; a generator's frame (gi_frame.f_back.f_globals) reaches the host's modules; format's
+# "{0.attr}" fields read attributes without any check.
+_FORBIDDEN_ATTRIBUTE_PREFIXES = ("_", "gi_", "ag_", "cr_", "f_", "co_", "tb_")
+_FORBIDDEN_ATTRIBUTES = {
+    "format": 'use an f-string such as f"{name}" instead',
+    "format_map": 'use an f-string such as f"{name}" instead',
+    "mro": "",
+}
+
+
 @dataclass(frozen=True)
 class CheckedCode:
     """Code that passed the whitelist, compiled and ready to run."""
@@ -214,23 +395,50 @@ class CheckedCode:
     is_expression: bool
 
 
-def _check_node(node: ast.AST) -> None:
-    line = getattr(node, "lineno", None)
+def _attribute_problem(node: ast.Attribute, called: set[int]) -> str | None:
+    name = node.attr
+    if name.startswith(_FORBIDDEN_ATTRIBUTE_PREFIXES) or name in _FORBIDDEN_ATTRIBUTES:
+        hint = _FORBIDDEN_ATTRIBUTES.get(name)
+        return f"the attribute '{name}' is not allowed" + (f" ({hint})" if hint else "")
+    if name in _SIZED_METHODS and id(node) not in called:
+        # Its size check runs only where it is called: value.name(...).
+        return f"the method '{name}' may only be called directly, as in value.{name}(...)"
+    return None
+
+
+def _format_spec_problem(node: ast.FormattedValue) -> str | None:
+    if node.format_spec is None:
+        return None
+    for part in node.format_spec.values:
+        if isinstance(part, ast.FormattedValue):
+            return 'computed format specifications such as f"{x:{width}}" are not allowed'
+        if any(int(number) > MAX_SEQUENCE for number in re.findall(r"\d+", str(part.value))):
+            return f"format widths above {MAX_SEQUENCE:,} are not allowed"
+    return None
+
+
+def _node_problem(node: ast.AST, called: set[int]) -> str | None:
     if type(node) in _FORBIDDEN_DESCRIPTIONS:
-        raise SandboxViolation(_FORBIDDEN_DESCRIPTIONS[type(node)], line)
+        return _FORBIDDEN_DESCRIPTIONS[type(node)]
     if not isinstance(node, _ALLOWED_NODES):
-        raise SandboxViolation(f"'{type(node).__name__}' is not allowed", line)
+        return f"'{type(node).__name__}' is not allowed"
     if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in _FORBIDDEN_NAMES):
-        raise SandboxViolation(f"the name '{node.id}' is not allowed", line)
-    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-        raise SandboxViolation(f"the attribute '{node.attr}' is not allowed", line)
+        return f"the name '{node.id}' is not allowed"
+    if isinstance(node, ast.Attribute):
+        return _attribute_problem(node, called)
     if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
-        raise SandboxViolation("bytes literals are not allowed", line)
+        return "bytes literals are not allowed"
+    if isinstance(node, ast.FormattedValue):
+        return _format_spec_problem(node)
+    return None
 
 
 def _check_tree(tree: ast.AST) -> None:
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
-        _check_node(node)
+        problem = _node_problem(node, called)
+        if problem:
+            raise SandboxViolation(problem, getattr(node, "lineno", None))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -247,52 +455,93 @@ def check_script(source: str) -> CheckedCode:
 
 def _check(source: str, *, mode: str) -> CheckedCode:
     if source is None or not str(source).strip():
-        raise SandboxViolation("the expression is empty", 1)
-    source = str(source).strip() if mode == "eval" else str(source)
+        raise SandboxViolation(f"the {'expression' if mode == 'eval' else 'script'} is empty", 1)
+    # An expression is one value; a script keeps its lines (errors name them), minus the
+    # indentation an XML editor may have added to every line.
+    source = str(source).strip() if mode == "eval" else textwrap.dedent(str(source))
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
+        if mode == "eval":
+            _refuse_statement(source)
         raise SandboxViolation(f"syntax error: {exc.msg}", exc.lineno) from None
     _check_tree(tree)
-    tree = _GuardArithmetic().visit(tree)
+    tree = _Guard().visit(tree)
     ast.fix_missing_locations(tree)
     code = compile(tree, "<diagram>", mode)
     return CheckedCode(source=source, code=code, is_expression=mode == "eval")
 
 
-def _guarded_pow(base, exponent):
-    if isinstance(exponent, int | float) and abs(exponent) > MAX_POWER_EXPONENT:
-        raise ValueError(f"exponents above {MAX_POWER_EXPONENT} are not allowed")
-    return base**exponent
+def _refuse_statement(source: str) -> None:
+    """Explain an expression that is really a statement (``import os``, ``approved = True``)."""
+    try:
+        tree = ast.parse(source, mode="exec")
+    except SyntaxError:
+        return
+    _check_tree(tree)
+    first = tree.body[0]
+    if isinstance(first, ast.Assign):
+        raise SandboxViolation("'=' sets a variable; to compare two values use '=='", first.lineno)
+    raise SandboxViolation(
+        "this must be an expression that gives a value, not a statement", first.lineno
+    )
 
 
-def _guarded_mul(left, right):
-    for seq, count in ((left, right), (right, left)):
-        is_repeat = isinstance(seq, str | list | tuple) and isinstance(count, int)
-        if is_repeat and len(seq) * count > MAX_SEQUENCE:
-            raise ValueError(f"sequences longer than {MAX_SEQUENCE} are not allowed")
-    return left * right
+def _helper_call(helper: str, args: list[ast.expr], node: ast.AST) -> ast.AST:
+    call = ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=args, keywords=[])
+    return ast.copy_location(call, node)
 
 
-class _GuardArithmetic(ast.NodeTransformer):
-    """Routes ``*`` and ``**`` through size checks, so ``'x' * 10**10`` cannot eat the memory."""
+class _Guard(ast.NodeTransformer):
+    """Routes ``*``, ``**``, ``+``, ``%`` (also as ``*=`` ...) and the methods of _SIZED_METHODS
+    through size checks, so ``'x' * 10**10`` or ``'x'.ljust(10**10)`` cannot eat the memory."""
 
-    _HELPERS = {ast.Pow: "__fz_pow", ast.Mult: "__fz_mul"}
+    _BINARY = {ast.Pow: "__fz_pow", ast.Mult: "__fz_mul", ast.Add: "__fz_add", ast.Mod: "__fz_mod"}
+    _IN_PLACE = {
+        ast.Pow: "__fz_pow",
+        ast.Mult: "__fz_imul",
+        ast.Add: "__fz_iadd",
+        ast.Mod: "__fz_mod",
+    }
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
-        helper = self._HELPERS.get(type(node.op))
+        helper = self._BINARY.get(type(node.op))
+        return node if helper is None else _helper_call(helper, [node.left, node.right], node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        # ``x *= n`` becomes ``x = __fz_imul(x, n)`` (a subscript target is evaluated twice).
+        self.generic_visit(node)
+        helper = self._IN_PLACE.get(type(node.op))
         if helper is None:
             return node
-        return ast.copy_location(
-            ast.Call(
-                func=ast.Name(id=helper, ctx=ast.Load()), args=[node.left, node.right], keywords=[]
-            ),
-            node,
+        current = copy.deepcopy(node.target)
+        current.ctx = ast.Load()
+        value = _helper_call(helper, [current, node.value], node)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in _SIZED_METHODS):
+            return node
+        call = ast.Call(
+            func=ast.Name(id="__fz_method", ctx=ast.Load()),
+            args=[func.value, ast.Constant(func.attr), *node.args],
+            keywords=node.keywords,
         )
+        return ast.copy_location(call, node)
 
 
-_HELPER_GLOBALS = {"__fz_pow": _guarded_pow, "__fz_mul": _guarded_mul}
+_HELPER_GLOBALS = {
+    "__fz_pow": _guarded_pow,
+    "__fz_mul": _guarded_mul,
+    "__fz_imul": _guarded_imul,
+    "__fz_add": _guarded_add,
+    "__fz_iadd": _guarded_iadd,
+    "__fz_mod": _guarded_mod,
+    "__fz_method": _guarded_method,
+}
 
 
 class _Deadline:

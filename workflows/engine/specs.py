@@ -42,13 +42,19 @@ class AssignedUserTask(UserTask):
 class HandlerServiceTask(ServiceTask):
     """A service task that runs a registered Python handler, named by ``camunda:topic``."""
 
-    def __init__(self, wf_spec, bpmn_id, topic: str = "", **kwargs):
+    def __init__(self, wf_spec, bpmn_id, topic: str = "", asynchronous: bool = False, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
+        self.asynchronous = asynchronous
+        # A manual task waits in READY until the host runs it: here, when its job has finished.
+        self.manual = asynchronous
 
     def _execute(self, task):
-        # The host installs the handler runner on the script engine (see runtime.py).
-        result = task.workflow.script_engine.run_handler(task, self.topic)
+        if self.asynchronous:
+            result = task.internal_data.pop("job_result", None)
+        else:
+            # The host installs the handler runner on the script engine (see runtime.py).
+            result = task.workflow.script_engine.run_handler(task, self.topic)
         if result:
             task.data.update(result)
         return True
@@ -69,6 +75,7 @@ class HandlerServiceTaskConverter(TaskSpecConverter):
     def to_dict(self, spec):
         dct = self.get_default_attributes(spec)
         dct["topic"] = spec.topic
+        dct["asynchronous"] = spec.asynchronous
         return dct
 
     def from_dict(self, dct):

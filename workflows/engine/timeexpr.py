@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -36,3 +37,75 @@ def resolve_moment(value, *, start: datetime, tz) -> datetime:
 
 
 UTC = UTC
+
+
+def _evaluate_timer_text(expression: str) -> str:
+    from . import sandbox
+
+    value = sandbox.evaluate(expression, {}, time_limit=1.0)
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def next_cycle_start(expression: str, *, after: datetime) -> datetime | None:
+    """The first moment after ``after`` that a timer start event's expression names, or None.
+
+    Dates fire once; ``R[n]/start/duration`` cycles repeat (``n`` is not counted here: a start
+    cycle keeps going until the procedure is redeployed without it); a bare duration fires once
+    that long after ``after``."""
+    text = _evaluate_timer_text(expression).strip()
+    upper = text.upper()
+    if upper.startswith("R"):
+        _, start, interval = TimerEventDefinition.parse_iso_recurring_interval(text)
+        if interval.total_seconds() <= 0:
+            raise ValueError(f"'{text}' repeats with no interval")
+        moment = start
+        while moment <= after:
+            moment += interval
+        return moment
+    if upper.startswith("P"):
+        parsed = TimerEventDefinition.parse_iso_duration(upper)
+        return after + TimerEventDefinition.get_timedelta_from_start(parsed, after)
+    moment = TimerEventDefinition.get_datetime(text)
+    return moment if moment > after else None
+
+
+# What a modeler types as a literal: a cycle (R…/…), a duration (P…) or a date (2025-…).
+_ISO_LITERAL = re.compile(r"^(R\d*/\S+|P[0-9A-Z.,]+|\d{4}-\d{2}-\d{2}\S*)$", re.I)
+_CAMUNDA_EXPRESSION = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
+
+
+def timer_expression(text: str) -> str:
+    """The Python expression SpiffWorkflow evaluates for a timer, from what a modeler wrote.
+
+    Camunda modelers write literals (``P3D``, ``2025-03-31T12:00``, ``R/2025-01-02/P1Y``) or
+    ``${expression}``; SpiffWorkflow wants a Python expression. Both forms are accepted."""
+    text = (text or "").strip()
+    match = _CAMUNDA_EXPRESSION.match(text)
+    if match:
+        return match.group(1).strip()
+    if _ISO_LITERAL.match(text):
+        return repr(text)
+    return text
+
+
+def check_timer_literal(text: str) -> str | None:
+    """What is wrong with a literal timer value, or None (expressions are checked when they run)."""
+    text = (text or "").strip()
+    if not _ISO_LITERAL.match(text):
+        return None
+    try:
+        if text.upper().startswith("R"):
+            parts = text.split("/")
+            has_interval = any(p.upper().startswith("P") for p in parts[1:])
+            if not has_interval:
+                return f"cycle '{text}' has no interval: write e.g. R/2025-01-02T08:00/P1Y"
+            _, _, interval = TimerEventDefinition.parse_iso_recurring_interval(text)
+            if interval.total_seconds() <= 0:
+                return f"cycle '{text}' has a zero interval"
+        elif text.upper().startswith("P"):
+            TimerEventDefinition.parse_iso_duration(text.upper())
+        else:
+            TimerEventDefinition.get_datetime(text)
+    except Exception:  # noqa: BLE001 - spiff raises several kinds for a bad value
+        return f"'{text}' is not a valid ISO 8601 date, duration or cycle"
+    return None

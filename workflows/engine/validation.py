@@ -6,6 +6,8 @@ them what they need to look at (``UserTaskInfo``, ``ServiceTaskInfo``).
 
 from __future__ import annotations
 
+import ast
+import logging
 import re
 from dataclasses import dataclass
 
@@ -13,8 +15,11 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import sandbox
-from .parser import NSMAP, DiagramError, ParsedDiagram, parse_diagram
+from .parser import NSMAP, DiagramError, ParsedDiagram, parse_diagram, top_level_process_ids
 from .specs import AssignedUserTask, Assignment, HandlerServiceTask
+from .timeexpr import check_timer_literal, timer_expression
+
+logger = logging.getLogger(__name__)
 
 CAMUNDA = NSMAP["camunda"]
 _EXPRESSION = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
@@ -63,6 +68,25 @@ def _code_problem(node, source: str, kind: str, *, script: bool = False) -> Engi
     return None
 
 
+def _timer_problem(node, tag: str) -> EngineProblem | None:
+    """A literal must be valid ISO 8601; an expression must pass the sandbox."""
+    text = (node.text or "").strip()
+    if not text:
+        return _problem_at(node, f"timer {tag} is empty")
+    expression = timer_expression(text)
+    try:
+        literal = ast.literal_eval(expression)
+    except (ValueError, SyntaxError):
+        return _code_problem(node, expression, f"timer {tag}")
+    message = check_timer_literal(str(literal))
+    return _problem_at(node, f"timer {tag}: {message}") if message else None
+
+
+def _problem_at(node, message: str) -> EngineProblem:
+    owner = _owner(node)
+    return EngineProblem(message, owner.get("id", "") if owner is not None else "", node.sourceline)
+
+
 def expression_inside(value: str) -> str | None:
     """The code of a ``${...}`` attribute value, or None for a literal."""
     match = _EXPRESSION.match((value or "").strip())
@@ -86,7 +110,7 @@ def _check_element_code(root: etree._Element) -> list[EngineProblem | None]:
             problems.append(_code_problem(node, node.text or "", tag))
     for tag in ("timeDate", "timeDuration", "timeCycle"):
         for node in root.xpath(f".//bpmn:{tag}", namespaces=NSMAP):
-            problems.append(_code_problem(node, node.text or "", f"timer {tag}"))
+            problems.append(_timer_problem(node, tag))
     return problems
 
 
@@ -105,8 +129,44 @@ def _check_attribute_code(root: etree._Element) -> list[EngineProblem | None]:
 
 
 def _line_of(root: etree._Element, element_id: str) -> int | None:
-    nodes = root.xpath(".//*[@id=$id]", id=element_id)
+    nodes = root.xpath(".//*[@id=$id]", id=element_id) if element_id else []
     return nodes[0].sourceline if nodes else None
+
+
+def _encoding_problem(root: etree._Element) -> EngineProblem | None:
+    declared = root.getroottree().docinfo.encoding or "UTF-8"
+    if declared.upper().replace("_", "-") in ("UTF-8", "UTF8"):
+        return None
+    return EngineProblem(f'the file declares encoding="{declared}": save it as UTF-8', "", 1)
+
+
+def _no_executable_process(root: etree._Element) -> EngineProblem:
+    processes = root.xpath("./bpmn:process", namespaces=NSMAP)
+    if not processes:
+        return EngineProblem("the diagram contains no process")
+    return EngineProblem(
+        "the process is not executable: tick 'Executable' on the process in the modeler "
+        '(isExecutable="true")',
+        processes[0].get("id", ""),
+        processes[0].sourceline,
+    )
+
+
+def _parse(root: etree._Element, extra_roots) -> tuple[ParsedDiagram | None, EngineProblem | None]:
+    """Parse for checking: a called process that is missing does not stop the other checks."""
+    if not top_level_process_ids(root):
+        return None, _no_executable_process(root)
+    try:
+        return parse_diagram(root, extra_roots=extra_roots, require_called=False), None
+    except DiagramError as exc:
+        return None, EngineProblem(exc.message, exc.element, exc.line)
+    except ValidationException as exc:
+        element = exc.id or ""
+        message = str(exc.args[0]) if exc.args else str(exc)
+        return None, EngineProblem(message, element, exc.line_number or _line_of(root, element))
+    except Exception as exc:  # noqa: BLE001 - an odd diagram must be refused, never crash a deploy
+        logger.warning("the parser failed on a diagram", exc_info=True)
+        return None, EngineProblem(f"the diagram could not be read: {type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -120,18 +180,10 @@ class EngineCheck:
 
 def check_diagram(root: etree._Element, *, extra_roots: list | None = None) -> EngineCheck:
     """Parse the diagram and check its code; collect what the host must check further."""
-    problems = check_code(root)
-    parsed = None
-    try:
-        parsed = parse_diagram(root, extra_roots=extra_roots)
-    except DiagramError as exc:
-        problems.append(EngineProblem(exc.message, exc.element, exc.line))
-    except ValidationException as exc:
-        problems.append(
-            EngineProblem(
-                str(exc.args[0]) if exc.args else str(exc), exc.id or "", exc.line_number or None
-            )
-        )
+    problems = [p for p in (_encoding_problem(root),) if p] + check_code(root)
+    parsed, problem = _parse(root, extra_roots)
+    if problem is not None:
+        problems.append(problem)
     user_tasks: list[UserTaskInfo] = []
     service_tasks: list[ServiceTaskInfo] = []
     if parsed is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -45,6 +45,29 @@ class ResolvedAssignment:
     due_at: datetime | None
     follow_up_at: datetime | None
     form_key: str
+    remind_at: datetime | None
+    escalation_role: str
+
+
+def reminder_moment(due_at: datetime | None, lead: str) -> datetime | None:
+    """When to remind before ``due_at``: ``lead`` is an ISO duration (``P1D``) or a number of
+    working days (``3WD``)."""
+    if due_at is None or not lead:
+        return None
+    lead = lead.strip().upper()
+    if lead.endswith("WD") and lead[:-2].isdigit():
+        from ..calendar import is_working_day
+
+        day, left = timezone.localtime(due_at).date(), int(lead[:-2])
+        while left > 0:
+            day -= timedelta(days=1)
+            left -= is_working_day(day)
+        return datetime.combine(day, due_at.timetz())
+    try:
+        delta = resolve_moment(lead, start=due_at, tz=timezone.get_current_timezone()) - due_at
+    except ValueError as exc:
+        raise ValueError(f"reminder '{lead}': {exc}") from None
+    return due_at - delta
 
 
 def resolve_assignment(
@@ -74,12 +97,19 @@ def resolve_assignment(
         except ValueError as exc:
             raise EngineFailure(f"camunda:{attribute}: {exc}", element=element) from exc
 
+    due_at = moment(a.due_date, "dueDate")
+    try:
+        remind_at = reminder_moment(due_at, a.extra.get("reminder") or conf.get("REMINDER_BEFORE"))
+    except ValueError as exc:
+        raise EngineFailure(str(exc), element=element) from exc
     return ResolvedAssignment(
+        remind_at=remind_at,
+        escalation_role=a.extra.get("escalate_to") or conf.get("ESCALATION_ROLE"),
         candidate_roles=roles,
         candidate_users=_names(value(a.candidate_users, "candidateUsers")),
         assignee=assignee[0] if assignee else "",
         scope=str(scope or ""),
-        due_at=moment(a.due_date, "dueDate"),
+        due_at=due_at,
         follow_up_at=moment(a.follow_up_date, "followUpDate"),
         form_key=a.form_key,
     )
@@ -121,6 +151,8 @@ def build_human_tasks(
                 scope=resolved.scope,
                 scope_path=scope_resolver.scope_path(resolved.scope),
                 due_at=resolved.due_at,
+                remind_at=resolved.remind_at,
+                escalation_role=resolved.escalation_role,
                 follow_up_at=resolved.follow_up_at,
                 form_key=resolved.form_key,
                 created_at=now,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from .. import conf, extensions
-from ..engine.parser import DiagramError, load_xml
+from ..engine.parser import NSMAP, DiagramError, load_xml
 from ..engine.runtime import DefinitionRuntime
 from ..engine.validation import (
     EngineCheck,
@@ -69,6 +69,11 @@ def _role_problems(task: UserTaskInfo, roles: dict[str, str]) -> list[Problem]:
     return problems
 
 
+def _registered_handlers() -> str:
+    names = extensions.handler_names()
+    return f"registered handlers: {', '.join(names)}" if names else "no handlers are registered"
+
+
 def _host_problems(check: EngineCheck) -> list[Problem]:
     roles = resolver().roles()
     problems: list[Problem] = []
@@ -81,18 +86,39 @@ def _host_problems(check: EngineCheck) -> list[Problem]:
         if not service.topic:
             problems.append(
                 Problem(
-                    "service task names no handler (set camunda:topic)",
+                    "this service task names no handler: set its topic (camunda:topic) to "
+                    f"a registered handler ({_registered_handlers()})",
                     service.element,
                     service.line,
                 )
             )
         elif extensions.get_handler(service.topic) is None:
-            known = ", ".join(extensions.handler_names()) or "none registered"
             problems.append(
                 Problem(
-                    f"service task handler '{service.topic}' is not registered (known: {known})",
+                    f"service task handler '{service.topic}' is not registered "
+                    f"({_registered_handlers()})",
                     service.element,
                     service.line,
+                )
+            )
+    return problems
+
+
+def _record_problems(check: EngineCheck) -> list[Problem]:
+    """What the definitions table cannot hold (PostgreSQL refuses over-long values)."""
+    if check.parsed is None:
+        return []
+    key = check.parsed.key
+    [process] = check.parsed.root.xpath("./bpmn:process[@id=$key]", namespaces=NSMAP, key=key)
+    problems = []
+    for field, what, value in (("key", "id", key), ("name", "name", check.parsed.name)):
+        limit = ProcessDefinition._meta.get_field(field).max_length
+        if len(value) > limit:
+            problems.append(
+                Problem(
+                    f"the process {what} is {len(value)} characters long; the limit is {limit}",
+                    key,
+                    process.sourceline,
                 )
             )
     return problems
@@ -102,13 +128,27 @@ def _dependencies(root) -> tuple[list[ProcessDefinition], list[Problem]]:
     found, problems = [], []
     for key in missing_called_elements(root):
         latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
-        if latest is None:
-            problems.append(
-                Problem(f"a call activity calls process '{key}', which is not deployed")
-            )
-        else:
+        if latest is not None:
             found.append(latest)
+            continue
+        calls = root.xpath(".//bpmn:callActivity[@calledElement=$key]", namespaces=NSMAP, key=key)
+        problems.extend(
+            Problem(
+                f"this call activity calls process '{key}', which is not deployed: "
+                f"deploy the diagram of '{key}' first",
+                call.get("id", ""),
+                call.sourceline,
+            )
+            for call in calls
+        )
     return found, problems
+
+
+def _stored_root(definition: ProcessDefinition):
+    """A deployed diagram's XML (checked when it was deployed; a lower size limit since then
+    must not make it unreadable)."""
+    content = definition.bpmn_xml.encode()
+    return load_xml(content, max_bytes=max(len(content), conf.get("MAX_BPMN_BYTES")))
 
 
 def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Problem], list]:
@@ -118,13 +158,11 @@ def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Proble
     except DiagramError as exc:
         return None, [Problem(exc.message, exc.element, exc.line)], []
     dependencies, problems = _dependencies(root)
-    extra = [
-        load_xml(d.bpmn_xml.encode(), max_bytes=conf.get("MAX_BPMN_BYTES")) for d in dependencies
-    ]
-    check = check_diagram(root, extra_roots=extra)
+    check = check_diagram(root, extra_roots=[_stored_root(d) for d in dependencies])
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
-    problems += _host_problems(check)
-    unique = list(dict.fromkeys(problems))
+    problems += _host_problems(check) + _record_problems(check)
+    # Listed top to bottom, as the file reads; problems of the whole file first.
+    unique = sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
     return check, unique, dependencies
 
 
@@ -170,7 +208,19 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
                 "name": definition.name,
             },
         )
+        _schedule_automatic_starts(definition)
     return Deployment(definition, created=True)
+
+
+def _schedule_automatic_starts(definition: ProcessDefinition) -> None:
+    """Timer and message start events start instances of the newest version."""
+    from django.utils import timezone
+
+    from .messages import schedule_message_starts
+    from .timers import schedule_start_timers
+
+    schedule_start_timers(definition, now=timezone.now())
+    schedule_message_starts(definition)
 
 
 def runtime_for(definition: ProcessDefinition) -> DefinitionRuntime:
@@ -190,7 +240,7 @@ def _runtime(definition_id: int, sha256: str) -> DefinitionRuntime:
         for d in ProcessDefinition.objects.filter(pk__in=definition.dependencies)
     ]
     return DefinitionRuntime(
-        parse_diagram(root, extra_roots=extra),
+        parse_diagram(root, extra_roots=extra, async_topics=extensions.async_topics()),
         handler_runner=run_handler,
         time_limit=conf.get("SCRIPT_TIME_LIMIT_SECONDS"),
     )

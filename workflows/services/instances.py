@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from .. import conf
 from ..engine.runtime import (
-    BpmnWorkflowType,
     EngineFailure,
     IdSequence,
-    StepResult,
     state_digest,
-    workflow_data,
 )
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import (
     AuditKind,
     HumanTask,
     HumanTaskState,
-    InstanceState,
     ProcessDefinition,
     ProcessInstance,
-    TaskCandidate,
 )
 from ..scopes import resolver
 from .access import user_has_role
-from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .steps import persist_step
 
 
 def _require_json_object(value, name: str) -> dict:
@@ -58,51 +52,6 @@ def lock_instance(instance_id: int) -> ProcessInstance:
         raise NotFound(f"process instance {instance_id} does not exist") from None
 
 
-def apply_step(
-    instance: ProcessInstance,
-    workflow: BpmnWorkflowType,
-    step: StepResult,
-    ids: IdSequence,
-    audit: InstanceAuditLog,
-    *,
-    now: datetime,
-    actor,
-) -> tuple[list[HumanTask], list]:
-    """Write what one engine step changed: new and removed human tasks, state, variables, events."""
-    new_tasks, candidates = build_human_tasks(instance, step.created, now=now)
-    if step.removed:
-        HumanTask.objects.filter(
-            instance=instance, task_id__in=step.removed, state=HumanTaskState.OPEN
-        ).update(state=HumanTaskState.CANCELLED, completed_at=now)
-    instance.serialized_state = runtime_for(instance.definition).dump(workflow)
-    instance.variables = workflow_data(workflow)
-    instance.task_id_counter = ids.counter
-    instance.updated_at = now
-    if step.completed:
-        instance.mark_completed()
-        audit.append(
-            actor=actor,
-            kind=AuditKind.INSTANCE_COMPLETED,
-            at=now,
-            payload={"variables": instance.variables},
-        )
-    elif instance.state in (InstanceState.RUNNING, InstanceState.WAITING):
-        instance.mark_running() if step.ready_count else instance.mark_waiting()
-    return new_tasks, candidates
-
-
-def save_step(instance: ProcessInstance, new_tasks, candidates, audit: InstanceAuditLog) -> None:
-    instance.save()
-    if new_tasks:
-        HumanTask.objects.bulk_create(new_tasks)
-        rows = []
-        for index, candidate in candidates:
-            candidate.task = new_tasks[index]
-            rows.append(candidate)
-        TaskCandidate.objects.bulk_create(rows)
-    audit.flush()
-
-
 def instance_start(
     *,
     process_key: str,
@@ -110,12 +59,16 @@ def instance_start(
     business_key: str = "",
     org_unit: str | None = None,
     variables: dict | None = None,
+    definition: ProcessDefinition | None = None,
 ) -> ProcessInstance:
-    """Start the latest version of a procedure. Scope: ``org_unit``, else the starter's own unit."""
+    """Start the latest version of a procedure (or ``definition``). Scope: ``org_unit``, else the
+    starter's own unit. ``user=None`` is the system (a timer or message start)."""
     variables = _require_json_object(variables, "variables")
     if not isinstance(process_key, str) or not process_key:
         raise InvalidInput("process_key is required", {"process_key": ["this field is required"]})
-    definition = ProcessDefinition.objects.filter(key=process_key).order_by("-version").first()
+    definition = (
+        definition or ProcessDefinition.objects.filter(key=process_key).order_by("-version").first()
+    )
     if definition is None:
         raise InvalidInput(
             f"no procedure with key '{process_key}' is deployed",
@@ -148,7 +101,7 @@ def instance_start(
         ids = IdSequence(instance.uuid)
         audit = InstanceAuditLog(instance)
         try:
-            workflow, step = runtime.start(variables=variables, ids=ids)
+            workflow, step = runtime.start(variables=variables, ids=ids, now=now)
         except EngineFailure as failure:
             where = failure.element or "start"
             raise InvalidInput(f"the procedure failed at {where}: {failure.message}") from failure
@@ -169,10 +122,7 @@ def instance_start(
                 "state_digest": state_digest(workflow),
             },
         )
-        new_tasks, candidates = apply_step(
-            instance, workflow, step, ids, audit, now=now, actor=user
-        )
-        save_step(instance, new_tasks, candidates, audit)
+        persist_step(instance, workflow, step, ids, audit, now=now, actor=user)
     return instance
 
 
@@ -233,7 +183,13 @@ def instance_terminate(*, instance_id: int, user, reason: str) -> ProcessInstanc
 
 
 def instance_retry(*, instance_id: int, user) -> ProcessInstance:
-    """Clear an incident so the failed step can be tried again (its entered data is kept)."""
-    return _operate(
-        instance_id, user, AuditKind.INCIDENT_RESOLVED, lambda i: i.resolve_incident(), {}
-    )
+    """Clear an incident so the failed step can be tried again: a failed job gets a fresh set
+    of attempts; a failed task completion can be submitted again (its entered data is kept)."""
+    from .jobs import job_retry_for_instance
+
+    def retry(instance: ProcessInstance) -> None:
+        instance.resolve_incident()
+        retried.extend(job_retry_for_instance(instance_id=instance.pk))
+
+    retried: list[int] = []
+    return _operate(instance_id, user, AuditKind.INCIDENT_RESOLVED, retry, {"jobs": retried})

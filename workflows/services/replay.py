@@ -12,11 +12,24 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest, task_states
+from ..engine.runtime import (
+    EngineFailure,
+    IdSequence,
+    NotWaiting,
+    TaskNotReady,
+    state_digest,
+    task_states,
+)
 from ..models import AuditKind, ProcessInstance
 from .definitions import runtime_for
 
-_ENGINE_EVENTS = {AuditKind.INSTANCE_STARTED, AuditKind.TASK_COMPLETED}
+_ENGINE_EVENTS = {
+    AuditKind.INSTANCE_STARTED,
+    AuditKind.TASK_COMPLETED,
+    AuditKind.TIMER_FIRED,
+    AuditKind.JOB_COMPLETED,
+    AuditKind.EVENT_RECEIVED,
+}
 
 
 @dataclass
@@ -64,6 +77,32 @@ def _canonical(data) -> str:
     return json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
 
 
+def _apply(runtime, workflow, event, ids) -> None:
+    """Re-run one recorded input at the moment it happened."""
+    now, payload = event.created_at, event.payload
+    if event.kind == AuditKind.TASK_COMPLETED:
+        task_id = uuid.UUID(event.task_id)
+        runtime.complete_user_task(
+            workflow, task_id=task_id, data=payload.get("data", {}), ids=ids, now=now
+        )
+    elif event.kind == AuditKind.JOB_COMPLETED:
+        task_id = uuid.UUID(event.task_id)
+        runtime.complete_service_task(
+            workflow, task_id=task_id, result=payload.get("result"), ids=ids, now=now
+        )
+    elif event.kind == AuditKind.TIMER_FIRED:
+        runtime.fire_timers(workflow, ids=ids, now=now)
+    elif event.kind == AuditKind.EVENT_RECEIVED:
+        runtime.deliver(
+            workflow,
+            kind=payload["kind"],
+            name=payload["name"],
+            payload=payload.get("payload"),
+            ids=ids,
+            now=now,
+        )
+
+
 def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
     """Replay ``instance``; the report says, event by event, whether the replay matched."""
     report = ReplayReport(instance_id=instance.pk)
@@ -76,17 +115,14 @@ def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
         try:
             if event.kind == AuditKind.INSTANCE_STARTED:
                 ids = IdSequence(uuid.UUID(event.payload["uuid"]))
-                workflow, _ = runtime.start(variables=event.payload.get("variables", {}), ids=ids)
-            else:
-                if workflow is None:
-                    raise TaskNotReady("no start event precedes this completion")
-                runtime.complete_user_task(
-                    workflow,
-                    task_id=uuid.UUID(event.task_id),
-                    data=event.payload.get("data", {}),
-                    ids=ids,
+                workflow, _ = runtime.start(
+                    variables=event.payload.get("variables", {}), ids=ids, now=event.created_at
                 )
-        except (EngineFailure, TaskNotReady, KeyError, ValueError) as exc:
+            elif workflow is None:
+                raise TaskNotReady("no start event precedes this event")
+            else:
+                _apply(runtime, workflow, event, ids)
+        except (EngineFailure, TaskNotReady, NotWaiting, KeyError, ValueError) as exc:
             report.steps.append(
                 ReplayStep(event.sequence, event.kind, event.element_id, False, str(exc))
             )
@@ -105,7 +141,11 @@ def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
     if workflow is None:
         report.differences.append("the history has no start event")
         return report
-    stored = runtime.load(instance.serialized_state)
+    # Compare with what the database holds now, not with a possibly stale object.
+    stored_state = ProcessInstance.objects.values_list("serialized_state", flat=True).get(
+        pk=instance.pk
+    )
+    stored = runtime.load(stored_state)
     report.differences = _compare_final(task_states(workflow), task_states(stored))
     report.final_matches = not report.differences
     return report

@@ -11,7 +11,8 @@ from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, Proces
 from .access import can_work_task
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
-from .instances import _require_json_object, apply_step, lock_instance, save_step
+from .instances import _require_json_object, lock_instance
+from .steps import persist_step
 
 
 def _locked_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
@@ -117,7 +118,9 @@ def task_complete(*, task_id: int, user, data) -> HumanTask:
         ids = IdSequence(instance.uuid, instance.task_id_counter)
         audit = InstanceAuditLog(instance)
         try:
-            step = runtime.complete_user_task(workflow, task_id=task.task_id, data=data, ids=ids)
+            step = runtime.complete_user_task(
+                workflow, task_id=task.task_id, data=data, ids=ids, now=now
+            )
         except TaskNotReady:
             raise Conflict(f"the task '{task.name}' is no longer waiting") from None
         except EngineFailure as failure:
@@ -149,7 +152,6 @@ def _record_completion(instance, task, workflow, step, ids, audit, *, data, user
         at=now,
         payload={"data": data, "state_digest": state_digest(workflow)},
     )
-    new_tasks, candidates = apply_step(instance, workflow, step, ids, audit, now=now, actor=user)
     task.save(
         update_fields=[
             "state",
@@ -161,7 +163,7 @@ def _record_completion(instance, task, workflow, step, ids, audit, *, data, user
             "claimed_at",
         ]
     )
-    save_step(instance, new_tasks, candidates, audit)
+    persist_step(instance, workflow, step, ids, audit, now=now, actor=user)
 
 
 def _record_incident(instance, task, failure: EngineFailure, *, data, user, audit, now) -> None:

@@ -1,0 +1,232 @@
+"""Background jobs: async service tasks and cross-instance event delivery.
+
+The Job row is the truth. ``dispatch_after_commit`` hands new jobs to Celery once the transaction
+that created them has committed; if the broker is down, or a worker dies, the periodic sweep
+(``jobs_sweep``) finds the row again. A job is claimed with ``select_for_update(skip_locked=True)``
+and a lease, so two workers never run it at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import conf, extensions
+from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
+from ..exceptions import Conflict
+from ..models import AuditKind, InstanceState, Job, JobKind, JobState
+from .audit import InstanceAuditLog
+from .definitions import runtime_for
+from .instances import lock_instance
+from .steps import persist_step
+
+logger = logging.getLogger(__name__)
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dispatch_after_commit(job_ids: list[int]) -> None:
+    """Ask the configured dispatcher to run these jobs once the current transaction commits."""
+    mode = conf.get("JOB_DISPATCH")
+    if mode == "celery":
+        transaction.on_commit(lambda: _send_to_celery(job_ids))
+    elif mode == "immediate":
+        transaction.on_commit(lambda: [job_run(job_id=job_id) for job_id in job_ids])
+    # "poll": the embedded runner (manage.py run_jobs) finds them on its next sweep.
+
+
+def _send_to_celery(job_ids: list[int]) -> None:
+    from ..tasks import run_job
+
+    for job_id in job_ids:
+        try:
+            run_job.delay(job_id)
+        except Exception:  # noqa: BLE001 - broker down: the row stays pending for the sweep
+            logger.warning("could not hand job %s to the broker; the sweep will run it", job_id)
+
+
+def _claim(job_id: int) -> Job | None:
+    """Take the job if it is due and nobody holds it; None otherwise."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(pk=job_id, state=JobState.PENDING, run_after__lte=now)
+            .first()
+        )
+        if job is None:
+            return None
+        job.state, job.locked_at, job.locked_by = JobState.RUNNING, now, WORKER_NAME
+        job.attempts += 1
+        job.save(update_fields=["state", "locked_at", "locked_by", "attempts"])
+    return job
+
+
+def job_run(*, job_id: int) -> str:
+    """Run one job if it is due and free. Returns what happened (for logs and tests)."""
+    job = _claim(job_id)
+    if job is None:
+        return "skipped"
+    try:
+        result = _execute(job)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        _record_failure(job, exc, traceback.format_exc())
+        return "failed"
+    try:
+        _finish(job, result)
+    except EngineFailure as failure:
+        _record_failure(job, failure, failure.detail, engine=True)
+        return "failed"
+    except Conflict:
+        _postpone(job)  # the instance is suspended or in incident: try again later
+        return "postponed"
+    return "done"
+
+
+def _postpone(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(
+        state=JobState.PENDING,
+        attempts=max(job.attempts - 1, 0),
+        locked_at=None,
+        run_after=timezone.now() + timedelta(seconds=conf.get("SWEEP_INTERVAL_SECONDS")),
+    )
+
+
+def _execute(job: Job):
+    """The work itself, outside any transaction (a handler may call slow services)."""
+    if job.kind == JobKind.SERVICE_TASK:
+        handler = extensions.get_handler(job.topic)
+        if handler is None:
+            raise LookupError(f"service task handler '{job.topic}' is not registered")
+        variables = _task_variables(job)
+        result = handler.func(variables)
+        if result is not None and not isinstance(result, dict):
+            raise TypeError(f"handler '{job.topic}' returned {type(result).__name__}, not a dict")
+        return result or {}
+    if job.kind == JobKind.DELIVER_EVENT:
+        from .messages import event_deliver
+
+        delivered = event_deliver(
+            kind=job.payload["kind"],
+            name=job.payload["name"],
+            correlation_key=job.payload.get("correlation_key", ""),
+            payload=job.payload.get("payload"),
+            actor=None,
+            exclude_instance=job.instance_id,
+        )
+        return {"delivered_to": delivered}
+    raise ValueError(f"unknown job kind '{job.kind}'")
+
+
+def _task_variables(job: Job) -> dict:
+    instance = job.instance
+    runtime = runtime_for(instance.definition)
+    workflow = runtime.load(instance.serialized_state)
+    return dict(workflow.get_task_from_id(job.task_id).data)
+
+
+def _finish(job: Job, result: dict) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if job.kind == JobKind.SERVICE_TASK:
+            _continue_instance(job, result, now)
+        Job.objects.filter(pk=job.pk).update(
+            state=JobState.DONE, result=result, finished_at=now, last_error=""
+        )
+
+
+def _continue_instance(job: Job, result: dict, now) -> None:
+    instance = lock_instance(job.instance_id)
+    if instance.state not in (InstanceState.RUNNING, InstanceState.WAITING):
+        raise Conflict(f"instance {instance.pk} is {instance.state}")
+    runtime = runtime_for(instance.definition)
+    workflow = runtime.load(instance.serialized_state)
+    ids = IdSequence(instance.uuid, instance.task_id_counter)
+    try:
+        step = runtime.complete_service_task(
+            workflow, task_id=job.task_id, result=result, ids=ids, now=now
+        )
+    except TaskNotReady:
+        return  # the task was cancelled meanwhile (e.g. an interrupting boundary timer)
+    audit = InstanceAuditLog(instance)
+    audit.append(
+        actor="",
+        kind=AuditKind.JOB_COMPLETED,
+        task_id=str(job.task_id),
+        element_id=job.element_id,
+        at=now,
+        payload={"topic": job.topic, "result": result, "state_digest": state_digest(workflow)},
+    )
+    persist_step(instance, workflow, step, ids, audit, now=now, actor=None)
+
+
+def _record_failure(job: Job, exc: Exception, trace: str, *, engine: bool = False) -> None:
+    """Retry with backoff; after the last attempt, put the instance into incident."""
+    now = timezone.now()
+    handler = extensions.get_handler(job.topic)
+    backoff = handler.backoff_seconds if handler else 30.0
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    final = engine or job.attempts >= job.max_attempts
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk).update(
+            state=JobState.FAILED if final else JobState.PENDING,
+            run_after=now + timedelta(seconds=backoff * 2 ** (job.attempts - 1)),
+            last_error=message,
+            last_traceback=trace,
+            locked_at=None,
+            finished_at=now if final else None,
+        )
+        if final and job.instance_id and job.kind == JobKind.SERVICE_TASK:
+            _raise_incident(job, message, trace, now)
+
+
+def _raise_incident(job: Job, message: str, trace: str, now) -> None:
+    instance = lock_instance(job.instance_id)
+    if instance.state not in (InstanceState.RUNNING, InstanceState.WAITING):
+        return
+    instance.raise_incident(message=message, element=job.element_id, detail=trace)
+    instance.updated_at = now
+    audit = InstanceAuditLog(instance)
+    audit.append(
+        actor="",
+        kind=AuditKind.JOB_FAILED,
+        task_id=str(job.task_id or ""),
+        element_id=job.element_id,
+        at=now,
+        payload={"topic": job.topic, "attempts": job.attempts, "error": message, "job": job.pk},
+    )
+    instance.save()
+    audit.flush()
+
+
+def job_retry_for_instance(*, instance_id: int) -> list[int]:
+    """Give an instance's failed jobs a fresh set of attempts (part of resolving an incident)."""
+    ids = list(
+        Job.objects.filter(instance_id=instance_id, state=JobState.FAILED).values_list(
+            "pk", flat=True
+        )
+    )
+    Job.objects.filter(pk__in=ids).update(
+        state=JobState.PENDING, attempts=0, run_after=timezone.now(), finished_at=None
+    )
+    if ids:
+        dispatch_after_commit(ids)
+    return ids
+
+
+def jobs_sweep(*, limit: int = 500) -> list[int]:
+    """Due jobs nobody is running, and jobs whose worker vanished past the lease: run them."""
+    now = timezone.now()
+    lease = timedelta(seconds=conf.get("JOB_LEASE_SECONDS"))
+    stale = Job.objects.filter(state=JobState.RUNNING, locked_at__lt=now - lease)
+    stale.update(state=JobState.PENDING, locked_at=None, run_after=now)
+    return list(
+        Job.objects.filter(state=JobState.PENDING, run_after__lte=now)
+        .order_by("run_after", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,28 @@
+"""Celery tasks. They take ids, call one service, and return what happened."""
+
+from celery import shared_task
+
+from .services import deadlines, jobs, notifications, timers
+
+
+@shared_task(name="workflows.run_job", acks_late=True, reject_on_worker_lost=True)
+def run_job(job_id: int) -> str:
+    return jobs.job_run(job_id=job_id)
+
+
+@shared_task(name="workflows.sweep")
+def sweep() -> dict:
+    """The periodic safety net: due timers, jobs nobody ran, deadlines, the outbox."""
+    fired = timers.timers_fire_due()
+    pending = jobs.jobs_sweep()
+    for job_id in pending:
+        run_job.delay(job_id)
+    reminded, escalated = deadlines.deadlines_sweep()
+    sent = notifications.notifications_send_pending()
+    return {
+        "timers": fired,
+        "jobs": len(pending),
+        "reminded": reminded,
+        "escalated": escalated,
+        "sent": sent,
+    }
