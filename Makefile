@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/fuzhu
 
-.PHONY: run test install lint format
+ASSETS := portal/static/dist/.built
+
+.PHONY: run test install assets lint format
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,15 +17,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## The portal's front-end (bpmn-js, form-js) bundled by esbuild into portal/static/dist/.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(ASSETS): node_modules/.installed package.json $(wildcard portal/assets/*)
+	npm run build
+	touch $@
+
+assets: $(ASSETS)
+
 ## make run: SQLite, demo data, http://127.0.0.1:8000
-run: install
+run: install assets
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py deploy_processes
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo_cases
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: lint, then the whole suite on SQLite (the embedded default) and on PostgreSQL
-test: install
+test: install assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DATABASE_URL= $(BIN)/pytest -q -m "not postgres"

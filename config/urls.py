@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("workflows.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("registry.urls")),
     path("", include("portal.urls")),
 ]

@@ -1,12 +1,27 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from .views import auth, cases, inbox, ops, start, tasks
 
 app_name = "portal"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("", inbox.inbox, name="home"),
+    path("tasks/claim/", inbox.claim_many, name="claim-many"),
+    path("tasks/<int:pk>/", tasks.task_page, name="task"),
+    path("tasks/<int:pk>/claim/", inbox.claim, name="claim"),
+    path("tasks/<int:pk>/unclaim/", inbox.unclaim, name="unclaim"),
+    path("tasks/<int:pk>/documents/", tasks.attach, name="task-attach"),
+    path("start/", start.catalog, name="start"),
+    path("start/<str:key>/", start.start_form, name="start-form"),
+    path("cases/", cases.case_search, name="cases"),
+    path("cases/<int:pk>/", cases.case_page, name="case"),
+    path("cases/<int:pk>/documents/", cases.case_attach, name="case-attach"),
+    path("cases/<int:pk>/<str:operation>/", cases.case_operate, name="case-operate"),
+    path("documents/<int:pk>/", cases.document_download, name="document"),
+    path("definitions/<int:pk>/diagram.bpmn", cases.definition_xml, name="definition-xml"),
+    path("ops/", ops.overview, name="ops"),
+    path("ops/instances/", ops.instance_list, name="ops-instances"),
+    path("ops/procedures/<str:key>/", ops.procedure_overlay, name="ops-procedure"),
 ]

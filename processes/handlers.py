@@ -1,5 +1,11 @@
-"""Service-task handlers of the process pack, registered under the topic diagrams use.
+"""The process pack's extensions of the host, registered at start-up (WORKFLOWS HANDLER_MODULES).
 
-Each procedure's handlers live beside its domain module and are imported here so that the
-host's handler registry knows them at start-up.
+Each procedure wires its service-task handlers, completion hooks and read rules in its own
+``handlers.py``; this module calls them all.
 """
+
+from .medication import handlers as medication
+from .petitions import handlers as petitions
+
+petitions.register()
+medication.register()

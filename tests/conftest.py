@@ -64,7 +64,15 @@ def test_handler():
 
 
 @pytest.fixture
-def make_user(db):
+def org_units(db):
+    """The registry's county tree: grants name org units, and the registry knows only these."""
+    from tests.registry.factories import county_tree
+
+    return county_tree()
+
+
+@pytest.fixture
+def make_user(db, org_units):
     def make(username: str, *grants: tuple[str, str], superuser: bool = False):
         user = get_user_model().objects.create_user(username, password="pw-" + username)
         if superuser:

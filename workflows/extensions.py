@@ -27,6 +27,9 @@ class RegisteredHandler:
 
 _handlers: dict[str, RegisteredHandler] = {}
 _task_views: dict[str, str] = {}
+_completion_hooks: dict[str, Callable] = {}
+_read_guards: dict[str, Callable] = {}
+_start_services: dict[str, Callable] = {}
 
 
 def service_handler(
@@ -72,6 +75,43 @@ def async_topics() -> frozenset[str]:
 def register_task_view(form_key: str, label: str = "") -> None:
     """Declare that a portal view renders tasks with this form key (instead of a .form file)."""
     _task_views[form_key] = label or form_key
+
+
+def register_completion_hook(form_key: str, hook: Callable) -> None:
+    """Run ``hook(task=, instance=, user=, data=) -> dict`` when a task with this form key is
+    completed, through any door (portal, API), inside the completion's transaction.
+
+    The hook validates the data (raising InvalidInput), applies it to the procedure's domain
+    records, and returns the data the process continues with."""
+    _completion_hooks[form_key] = hook
+
+
+def completion_hook(form_key: str) -> Callable | None:
+    return _completion_hooks.get(form_key)
+
+
+def register_read_guard(process_key: str, guard: Callable) -> None:
+    """Make a procedure confidential: only ``guard(user, instance) -> bool`` (and the roles that
+    read everything) decide who may read its instances, not the org-unit scope."""
+    _read_guards[process_key] = guard
+
+
+def read_guard(process_key: str) -> Callable | None:
+    return _read_guards.get(process_key)
+
+
+def confidential_process_keys() -> frozenset[str]:
+    return frozenset(_read_guards)
+
+
+def register_start_service(process_key: str, service: Callable) -> None:
+    """Hand every start of this procedure to ``service(user=, org_unit=, business_key=,
+    variables=) -> ProcessInstance`` (e.g. to create its domain record first)."""
+    _start_services[process_key] = service
+
+
+def start_service(process_key: str) -> Callable | None:
+    return _start_services.get(process_key)
 
 
 def form_exists(form_key: str) -> bool:

@@ -32,6 +32,8 @@ class ProcessDefinition(models.Model):
             models.UniqueConstraint(fields=["key", "version"], name="definition_key_version_unique")
         ]
         ordering = ["key", "-version"]
+        # Object permission (django-guardian) on one deployed version: who may start it.
+        permissions = [("start_processdefinition", _("Can start instances of this procedure"))]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key} v{self.version})"
@@ -199,6 +201,13 @@ class HumanTask(models.Model):
             models.Index(fields=["state", "assignee"]),
             models.Index(fields=["state", "due_at"]),
             models.Index(fields=["state", "remind_at"]),
+            # The inbox filters by scope-path prefix (LIKE 'path%'); PostgreSQL uses a btree for
+            # that only with the pattern operator class (other databases ignore it).
+            models.Index(
+                fields=["state", "scope_path"],
+                name="human_task_scope_prefix",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -237,6 +246,9 @@ class AuditKind(models.TextChoices):
     JOB_FAILED = "job_failed", _("job failed")
     EVENT_RECEIVED = "event_received", _("message or signal received")
     TASK_ESCALATED = "task_escalated", _("task escalated")
+    DOCUMENT_ATTACHED = "document_attached", _("document attached")
+    RECORD_CHANGED = "record_changed", _("record changed")
+    SENSITIVE_VIEWED = "sensitive_viewed", _("sensitive data viewed")
 
 
 class AuditEvent(models.Model):
@@ -473,3 +485,36 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {'班' if self.is_working_day else '休'} {self.note}"
+
+
+def attachment_upload_to(attachment: Attachment, filename: str) -> str:
+    # Stored under its checksum: the name a person chose never reaches the file system.
+    return f"attachments/{attachment.sha256[:2]}/{attachment.sha256}"
+
+
+class Attachment(models.Model):
+    """A document attached to a case (材料): a scan or photo, kept with its SHA-256 checksum."""
+
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.PROTECT, related_name="attachments"
+    )
+    task = models.ForeignKey(
+        HumanTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=200)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [models.Index(fields=["instance", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.filename} (#{self.instance_id})"

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from . import conf
 from .services import deadlines, jobs, notifications, timers
 
 
@@ -14,7 +15,7 @@ def run_job(job_id: int) -> str:
 def sweep() -> dict:
     """The periodic safety net: due timers, jobs nobody ran, deadlines, the outbox."""
     fired = timers.timers_fire_due()
-    pending = jobs.jobs_sweep()
+    pending = jobs.jobs_sweep(grace_seconds=conf.get("SWEEP_INTERVAL_SECONDS"))
     for job_id in pending:
         run_job.delay(job_id)
     reminded, escalated = deadlines.deadlines_sweep()

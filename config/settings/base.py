@@ -27,6 +27,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "workflows",
     "processes",
+    "processes.petitions",
+    "processes.medication",
+    "registry",
     "portal",
 ]
 
@@ -72,6 +75,9 @@ def _database_from_environment() -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Short OLTP queries: JIT compilation costs more than it saves (measured on the inbox).
+        config.setdefault("OPTIONS", {})["options"] = "-c jit=off"
     return config
 
 
@@ -132,18 +138,27 @@ FUZHU_ROLES = {
 
 WORKFLOWS = {
     "ROLES": FUZHU_ROLES,
-    "SCOPE_RESOLVER": "workflows.scopes.GrantScopeResolver",
+    "SCOPE_RESOLVER": "registry.scopes.RegistryScopeResolver",
     "MAX_BPMN_BYTES": int(os.environ.get("FUZHU_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
     "FORM_DIRS": [BASE_DIR / "processes" / "forms"],
     "PROCESS_DIRS": [BASE_DIR / "processes" / "bpmn"],
-    "HANDLER_MODULES": ["processes.handlers"],
+    # FUZHU_EXTRA_HANDLER_MODULES: more modules that register service handlers, comma-separated.
+    "HANDLER_MODULES": [
+        "processes.handlers",
+        *filter(
+            None, os.environ.get("FUZHU_EXTRA_HANDLER_MODULES", "").replace(" ", "").split(",")
+        ),
+    ],
     "DEPLOYER_ROLE": "process_owner",
     "OPERATOR_ROLE": "process_owner",
     "READ_ALL_ROLES": ["auditor", "process_owner"],
     # poll: the embedded runner (manage.py run_jobs); celery: workers on a broker.
     "JOB_DISPATCH": os.environ.get("FUZHU_JOB_DISPATCH", "poll"),
     "SWEEP_INTERVAL_SECONDS": int(os.environ.get("FUZHU_SWEEP_SECONDS", "30")),
+    # A job still running this long after a worker claimed it is presumed lost (the worker died)
+    # and run again by the sweep: keep it well above the slowest handler's run time.
+    "JOB_LEASE_SECONDS": int(os.environ.get("FUZHU_JOB_LEASE_SECONDS", "300")),
     "ESCALATION_ROLE": "county_staff",
     "NOTIFICATION_BACKENDS": {
         "email": os.environ.get("FUZHU_EMAIL_BACKEND", "workflows.notifications.FileBackend"),
@@ -163,9 +178,41 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The registry (org units, memberships, persons, certificates); defaults in registry/conf.py.
+REGISTRY = {
+    "IMPORT_RUNNER": os.environ.get("FUZHU_IMPORT_RUNNER", "thread"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- The portal: log-in throttling (django-axes), idle sessions, static files, uploads ---------
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # after auth, as axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+AXES_FAILURE_LIMIT = int(os.environ.get("FUZHU_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("FUZHU_LOGIN_COOLOFF_HOURS", "0.25"))  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_VERBOSE = False
+# A session ends after this long without a request (sliding: every request renews it).
+SESSION_COOKIE_AGE = int(os.environ.get("FUZHU_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+MEDIA_ROOT = VAR_DIR / "media"
+WORKFLOWS["ATTACHMENT_MAX_BYTES"] = int(os.environ.get("FUZHU_ATTACHMENT_MAX_BYTES", 10 << 20))
+PORTAL = {
+    "PAGE_SIZE": 25,
+    "DUE_SOON_DAYS": int(os.environ.get("FUZHU_DUE_SOON_DAYS", "2")),
+    # Instance variables that name the applicant (shown on tasks and cases, searched).
+    "APPLICANT_NAME_VARIABLE": "applicant_name",
+    "APPLICANT_ID_VARIABLE": "applicant_id",
+}
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.context_processors.nav")
+MIDDLEWARE += ["portal.middleware.ChosenLanguageMiddleware"]  # zh-Hans unless the user chose
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600

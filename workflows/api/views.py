@@ -21,6 +21,7 @@ from ..services import tasks as task_services
 from ..services.definitions import definition_deploy
 from ..services.messages import message_send, signal_broadcast
 from . import serializers as s
+from .work import DUE_PARAMETERS, query_param
 
 
 def _parsed(serializer_class, request) -> dict:
@@ -135,18 +136,25 @@ class TaskListView(generics.ListAPIView):
             OpenApiParameter("assigned", str, enum=["me"]),
             OpenApiParameter("process_key", str),
             OpenApiParameter("state", str, enum=["open", "claimed", "unclaimed"]),
+            *DUE_PARAMETERS,
         ]
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        params = self.request.query_params
+        names = ("assigned", "process_key", "state", "element_id", "org_unit", "due", "q", "order")
+        params = {name: query_param(self.request, name) for name in names}
         return inbox_for_user(
             user=self.request.user,
             assigned=params.get("assigned"),
             process_key=params.get("process_key"),
             state=params.get("state"),
+            element_id=params.get("element_id"),
+            org_unit=params.get("org_unit"),
+            due=params.get("due"),
+            search=params.get("q"),
+            order=params.get("order") or "due",
         )
 
 

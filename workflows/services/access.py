@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import conf
+from .. import conf, extensions
 from ..models import HumanTask, ProcessInstance
 from ..scopes import Grant, resolver
 
@@ -48,7 +48,12 @@ def can_work_task(user, task: HumanTask, grants: list[Grant] | None = None) -> b
 
 def can_read_instance(user, instance: ProcessInstance, grants: list[Grant] | None = None) -> bool:
     grants = grants if grants is not None else grants_for(user)
-    if reads_everything(user, grants) or instance.started_by_id == user.pk:
+    if reads_everything(user, grants):
+        return True
+    guard = extensions.read_guard(instance.definition.key)
+    if guard is not None:
+        return bool(guard(user, instance))
+    if instance.started_by_id == user.pk:
         return True
     path = resolver().scope_path(instance.scope)
     if any(path.startswith(g.path) for g in grants):

@@ -149,20 +149,31 @@ class InstanceAuditLog:
 
 
 @transaction.atomic
-def audit_append_system(*, actor, kind: str, payload: dict) -> AuditEvent:
-    head, _ = AuditHead.objects.select_for_update().get_or_create(stream=SYSTEM_STREAM)
+def audit_append(
+    *, stream: str, actor, kind: str, payload: dict, element_id: str = ""
+) -> AuditEvent:
+    """Append to a chain kept by an ``AuditHead`` row: the system chain, or a domain record's
+    own chain (``petition:12``), locked for the append so two writers cannot fork it."""
+    if stream.startswith("instance:"):
+        raise ValueError("instance chains are appended through InstanceAuditLog")
+    head, _ = AuditHead.objects.select_for_update().get_or_create(stream=stream)
     event = build_event(
-        stream=SYSTEM_STREAM,
+        stream=stream,
         sequence=head.sequence + 1,
         previous_hash=head.head,
         actor=actor,
         kind=kind,
+        element_id=element_id,
         payload=payload,
     )
     event.save()
     head.sequence, head.head = event.sequence, event.hash
     head.save(update_fields=["sequence", "head"])
     return event
+
+
+def audit_append_system(*, actor, kind: str, payload: dict) -> AuditEvent:
+    return audit_append(stream=SYSTEM_STREAM, actor=actor, kind=kind, payload=payload)
 
 
 @dataclass(frozen=True)

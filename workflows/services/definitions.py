@@ -25,6 +25,7 @@ from ..scopes import resolver, role_for_lane
 from .access import user_has_role
 from .audit import audit_append_system
 from .handlers import run_handler
+from .starting import definition_grant_start, unknown_start_roles
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,28 @@ def _host_problems(check: EngineCheck) -> list[Problem]:
     return problems
 
 
+def _start_role_problems(root) -> list[Problem]:
+    """The ``start_roles`` property must name roles (see services/starting.py)."""
+    problems = []
+    for prop in root.xpath(
+        "./bpmn:process/bpmn:extensionElements/camunda:properties/"
+        "camunda:property[@name='start_roles']",
+        namespaces=NSMAP,
+    ):
+        roles = [r.strip() for r in (prop.get("value") or "").split(",") if r.strip()]
+        for role in unknown_start_roles(roles):
+            process = prop.getparent().getparent().getparent()
+            problems.append(
+                Problem(
+                    f"start_roles names '{role}', which is not a role "
+                    f"(roles: {', '.join(resolver().roles())})",
+                    process.get("id", ""),
+                    prop.sourceline,
+                )
+            )
+    return problems
+
+
 def _record_problems(check: EngineCheck) -> list[Problem]:
     """What the definitions table cannot hold (PostgreSQL refuses over-long values)."""
     if check.parsed is None:
@@ -160,7 +183,7 @@ def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Proble
     dependencies, problems = _dependencies(root)
     check = check_diagram(root, extra_roots=[_stored_root(d) for d in dependencies])
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
-    problems += _host_problems(check) + _record_problems(check)
+    problems += _host_problems(check) + _record_problems(check) + _start_role_problems(root)
     # Listed top to bottom, as the file reads; problems of the whole file first.
     unique = sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
     return check, unique, dependencies
@@ -185,6 +208,7 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
             .first()
         )
         if latest is not None and latest.sha256 == digest:
+            definition_grant_start(latest)  # idempotent; versions deployed before the rule
             return Deployment(latest, created=False)
         version = (
             ProcessDefinition.objects.filter(key=parsed.key).aggregate(v=Max("version"))["v"] or 0
@@ -209,6 +233,7 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
             },
         )
         _schedule_automatic_starts(definition)
+        definition_grant_start(definition)
     return Deployment(definition, created=True)
 
 

@@ -7,13 +7,14 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
-from .. import conf
+from .. import conf, extensions
 from ..engine.runtime import (
     EngineFailure,
     IdSequence,
     state_digest,
 )
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
+from ..forms import form_errors_message
 from ..models import (
     AuditKind,
     HumanTask,
@@ -25,6 +26,7 @@ from ..scopes import resolver
 from .access import user_has_role
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .starting import may_start, start_form_errors
 from .steps import persist_step
 
 
@@ -34,9 +36,11 @@ def _require_json_object(value, name: str) -> dict:
     if not isinstance(value, dict):
         raise InvalidInput(f"{name} must be a JSON object", {name: ["must be a JSON object"]})
     try:
-        json.dumps(value)
+        text = json.dumps(value)
     except (TypeError, ValueError):
         raise InvalidInput(f"{name} must be plain JSON", {name: ["must be plain JSON"]}) from None
+    if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold a NUL character
+        raise InvalidInput(f"{name} contains a NUL character", {name: ["contains a NUL character"]})
     return value
 
 
@@ -60,9 +64,14 @@ def instance_start(
     org_unit: str | None = None,
     variables: dict | None = None,
     definition: ProcessDefinition | None = None,
+    delegate: bool = True,
 ) -> ProcessInstance:
     """Start the latest version of a procedure (or ``definition``). Scope: ``org_unit``, else the
-    starter's own unit. ``user=None`` is the system (a timer or message start)."""
+    starter's own unit. ``user=None`` is the system (a timer or message start).
+
+    A procedure whose domain must record the start itself (a petition's registration) registers
+    a start service; every door's start is handed to it, and it calls back with
+    ``delegate=False``."""
     variables = _require_json_object(variables, "variables")
     if not isinstance(process_key, str) or not process_key:
         raise InvalidInput("process_key is required", {"process_key": ["this field is required"]})
@@ -85,6 +94,18 @@ def instance_start(
             if g.role not in conf.get("READ_ALL_ROLES")
         ):
             raise NotAllowed(f"you hold no role in org unit '{scope or '(none)'}'")
+        if not may_start(user, definition, scope_path=scope_path, grants=grants):
+            raise NotAllowed(f"you may not start '{definition.name}' in '{scope or '(none)'}'")
+    # The person's start form is checked here; a start service's own call (delegate=False)
+    # carries the variables it made, not the form.
+    invalid = start_form_errors(definition, variables) if delegate else {}
+    if invalid:
+        raise InvalidInput(form_errors_message(invalid), invalid)
+    start_service = extensions.start_service(definition.key) if delegate else None
+    if start_service is not None:
+        return start_service(
+            user=user, org_unit=org_unit, business_key=business_key, variables=variables
+        )
     runtime = runtime_for(definition)
     now = timezone.now()
     with transaction.atomic():

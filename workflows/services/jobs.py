@@ -27,7 +27,11 @@ from .instances import lock_instance
 from .steps import persist_step
 
 logger = logging.getLogger(__name__)
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_name() -> str:
+    # Asked at claim time: under a prefork pool every child has its own pid.
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def dispatch_after_commit(job_ids: list[int]) -> None:
@@ -46,8 +50,10 @@ def _send_to_celery(job_ids: list[int]) -> None:
     for job_id in job_ids:
         try:
             run_job.delay(job_id)
-        except Exception:  # noqa: BLE001 - broker down: the row stays pending for the sweep
-            logger.warning("could not hand job %s to the broker; the sweep will run it", job_id)
+        except Exception:  # noqa: BLE001 - broker down: the rows stay pending for the sweep
+            # Stop at the first failure: each further try would hold this request up as well.
+            logger.warning("could not hand jobs %s to the broker; the sweep will run them", job_ids)
+            return
 
 
 def _claim(job_id: int) -> Job | None:
@@ -61,7 +67,7 @@ def _claim(job_id: int) -> Job | None:
         )
         if job is None:
             return None
-        job.state, job.locked_at, job.locked_by = JobState.RUNNING, now, WORKER_NAME
+        job.state, job.locked_at, job.locked_by = JobState.RUNNING, now, _worker_name()
         job.attempts += 1
         job.save(update_fields=["state", "locked_at", "locked_by", "attempts"])
     return job
@@ -89,7 +95,7 @@ def job_run(*, job_id: int) -> str:
 
 
 def _postpone(job: Job) -> None:
-    Job.objects.filter(pk=job.pk).update(
+    _held(job).update(
         state=JobState.PENDING,
         attempts=max(job.attempts - 1, 0),
         locked_at=None,
@@ -130,14 +136,18 @@ def _task_variables(job: Job) -> dict:
     return dict(workflow.get_task_from_id(job.task_id).data)
 
 
+def _held(job: Job):
+    """The job's row, if this worker still holds it: a worker that outlived its lease must not
+    overwrite what the worker that took the job over has done."""
+    return Job.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=job.attempts)
+
+
 def _finish(job: Job, result: dict) -> None:
     now = timezone.now()
     with transaction.atomic():
-        if job.kind == JobKind.SERVICE_TASK:
+        done = _held(job).update(state=JobState.DONE, result=result, finished_at=now, last_error="")
+        if done and job.kind == JobKind.SERVICE_TASK:
             _continue_instance(job, result, now)
-        Job.objects.filter(pk=job.pk).update(
-            state=JobState.DONE, result=result, finished_at=now, last_error=""
-        )
 
 
 def _continue_instance(job: Job, result: dict, now) -> None:
@@ -173,7 +183,7 @@ def _record_failure(job: Job, exc: Exception, trace: str, *, engine: bool = Fals
     message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
     final = engine or job.attempts >= job.max_attempts
     with transaction.atomic():
-        Job.objects.filter(pk=job.pk).update(
+        held = _held(job).update(
             state=JobState.FAILED if final else JobState.PENDING,
             run_after=now + timedelta(seconds=backoff * 2 ** (job.attempts - 1)),
             last_error=message,
@@ -181,7 +191,7 @@ def _record_failure(job: Job, exc: Exception, trace: str, *, engine: bool = Fals
             locked_at=None,
             finished_at=now if final else None,
         )
-        if final and job.instance_id and job.kind == JobKind.SERVICE_TASK:
+        if held and final and job.instance_id and job.kind == JobKind.SERVICE_TASK:
             _raise_incident(job, message, trace, now)
 
 
@@ -219,14 +229,18 @@ def job_retry_for_instance(*, instance_id: int) -> list[int]:
     return ids
 
 
-def jobs_sweep(*, limit: int = 500) -> list[int]:
-    """Due jobs nobody is running, and jobs whose worker vanished past the lease: run them."""
+def jobs_sweep(*, limit: int = 500, grace_seconds: float = 0) -> list[int]:
+    """Due jobs nobody is running, and jobs whose worker vanished past the lease: run them.
+
+    ``grace_seconds``: leave out jobs due for less than that (Celery's sweep passes one sweep
+    interval, so jobs just handed to the broker on commit are not sent a second time)."""
     now = timezone.now()
     lease = timedelta(seconds=conf.get("JOB_LEASE_SECONDS"))
     stale = Job.objects.filter(state=JobState.RUNNING, locked_at__lt=now - lease)
-    stale.update(state=JobState.PENDING, locked_at=None, run_after=now)
+    stale.update(state=JobState.PENDING, locked_at=None, run_after=now - timedelta(hours=1))
+    due_before = now - timedelta(seconds=grace_seconds)
     return list(
-        Job.objects.filter(state=JobState.PENDING, run_after__lte=now)
+        Job.objects.filter(state=JobState.PENDING, run_after__lte=due_before)
         .order_by("run_after", "pk")
         .values_list("pk", flat=True)[:limit]
     )

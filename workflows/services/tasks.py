@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from .. import extensions
 from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
-from ..exceptions import Conflict, IncidentRaised, NotAllowed, NotFound
+from ..exceptions import Conflict, IncidentRaised, InvalidInput, NotAllowed, NotFound
+from ..forms import form_errors_message, task_form_errors
 from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, ProcessInstance
 from .access import can_work_task
 from .audit import InstanceAuditLog
@@ -35,9 +37,13 @@ def _require_open(task: HumanTask, instance: ProcessInstance) -> None:
         raise Conflict(f"the instance is {instance.state}")
 
 
-def _require_worker(user, task: HumanTask) -> None:
+def _require_reach(user, task: HumanTask) -> None:
+    """Checked before anything else, so an outsider learns nothing about the task's state."""
     if not can_work_task(user, task):
         raise NotAllowed(f"the task '{task.name}' is not in your roles or org units")
+
+
+def _require_worker(user, task: HumanTask) -> None:
     if task.assignee_id is not None and task.assignee_id != user.pk:
         raise Conflict(f"the task '{task.name}' is claimed by {task.assignee.get_username()}")
 
@@ -45,6 +51,7 @@ def _require_worker(user, task: HumanTask) -> None:
 def task_claim(*, task_id: int, user) -> HumanTask:
     with transaction.atomic():
         instance, task = _locked_task(task_id)
+        _require_reach(user, task)
         _require_open(task, instance)
         _require_worker(user, task)
         if task.assignee_id == user.pk:
@@ -68,6 +75,7 @@ def task_claim(*, task_id: int, user) -> HumanTask:
 def task_unclaim(*, task_id: int, user) -> HumanTask:
     with transaction.atomic():
         instance, task = _locked_task(task_id)
+        _require_reach(user, task)
         _require_open(task, instance)
         if task.assignee_id is None:
             raise Conflict(f"the task '{task.name}' is not claimed")
@@ -91,6 +99,7 @@ def task_save_draft(*, task_id: int, user, data) -> HumanTask:
     data = _require_json_object(data, "data")
     with transaction.atomic():
         instance, task = _locked_task(task_id)
+        _require_reach(user, task)
         _require_open(task, instance)
         _require_worker(user, task)
         task.draft_data = data
@@ -102,15 +111,30 @@ def task_complete(*, task_id: int, user, data) -> HumanTask:
     """Complete a task with the person's data and run the engine to the next wait.
 
     A failure of diagram code puts the instance into ``incident``: the entered data is kept on
-    the task as a draft and the engine state is left as it was before the attempt."""
+    the task as a draft and the engine state is left as it was before the attempt. Data that
+    breaks the task's form (workflows.forms) is refused with field errors and kept as the draft.
+    """
     data = _require_json_object(data, "data")
+    form_key = HumanTask.objects.filter(pk=task_id).values_list("form_key", flat=True).first()
+    invalid = task_form_errors(form_key or "", data)
+    if invalid:
+        # Saved as the draft (with the draft's own checks: open, yours), so nothing typed is lost.
+        task_save_draft(task_id=task_id, user=user, data=data)
+        raise InvalidInput(form_errors_message(invalid), invalid)
     with transaction.atomic():
         instance, task = _locked_task(task_id)
+        _require_reach(user, task)
         _require_open(task, instance)
         _require_worker(user, task)
         if instance.state == InstanceState.INCIDENT:
             raise Conflict(
                 f"the instance has an incident ({instance.incident_message}); retry it first"
+            )
+        hook = extensions.completion_hook(task.form_key)
+        if hook is not None:
+            # The procedure's own rules first; a refusal leaves nothing written.
+            data = _require_json_object(
+                hook(task=task, instance=instance, user=user, data=data), "data"
             )
         now = timezone.now()
         runtime = runtime_for(instance.definition)

@@ -1,4 +1,4 @@
-"""The operators' commands: deploy the pack, grant roles, load the demo staff."""
+"""The operators' commands: deploy the pack, grant roles (load_demo: tests/registry)."""
 
 import shutil
 
@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.conftest import BPMN, TOWNSHIP_A
-from workflows.management.commands.load_demo import DEMO_PASSWORD, DEMO_STAFF
-from workflows.models import AuditEvent, AuditKind, ProcessDefinition, RoleGrant
+from workflows.models import AuditEvent, AuditKind, ProcessDefinition
+from workflows.scopes import resolver
 from workflows.services.instances import instance_start
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,8 @@ def test_grant_role_everywhere_and_within_an_org_unit(make_user, capsys):
     make_user("li")
     call_command("grant_role", "li", "county_staff")
     call_command("grant_role", "li", "township_staff", "--org-unit", TOWNSHIP_A)
-    grants = set(RoleGrant.objects.filter(user__username="li").values_list("role", "scope"))
+    li = get_user_model().objects.get(username="li")
+    grants = {(g.role, g.scope) for g in resolver().grants(li)}
     assert grants == {("county_staff", ""), ("township_staff", TOWNSHIP_A)}
     assert AuditEvent.objects.filter(kind=AuditKind.ROLE_GRANTED).count() == 2
 
@@ -64,18 +65,3 @@ def test_grant_role_refuses_unknown_users_and_roles(make_user):
         call_command("grant_role", "nobody", "county_staff")
     with pytest.raises(CommandError, match="unknown role 'mayor'"):
         call_command("grant_role", "li", "mayor")
-
-
-def test_load_demo_gives_every_role_a_login_and_can_run_twice(capsys):
-    call_command("load_demo")
-    call_command("load_demo")
-    out = capsys.readouterr().out
-    assert "password for all" in out
-    demo_users = get_user_model().objects.filter(username__in=[s[0] for s in DEMO_STAFF])
-    roles = set(RoleGrant.objects.values_list("role", flat=True))
-    assert demo_users.count() == len(DEMO_STAFF) == 10
-    assert all(u.check_password(DEMO_PASSWORD) for u in demo_users)
-    assert roles == {
-        "process_owner", "county_staff", "township_staff", "village_officer", "finance",
-        "assessor", "provider", "petition_office", "auditor",
-    }  # fmt: skip

@@ -120,3 +120,30 @@ def test_immediate_dispatch_runs_the_job_right_after_commit(
     instance.refresh_from_db()
     assert instance.state == InstanceState.RUNNING
     assert compare_handler["calls"] == 1
+
+
+def test_a_worker_that_outlived_its_lease_cannot_undo_the_job_done_by_another(
+    started, compare_handler
+):
+    from workflows.services import jobs
+
+    [job] = Job.objects.filter(instance=started)
+    slow = jobs._claim(job.pk)  # worker A takes it, then hangs past the lease
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert jobs_sweep() == [job.pk]
+        assert job_run(job_id=job.pk) == "done"  # worker B
+        jobs._record_failure(slow, ConnectionError("A finally gave up"), "trace")
+        jobs._finish(slow, {"flags": ["stale"]})
+    job.refresh_from_db()
+    started.refresh_from_db()
+    assert job.state == JobState.DONE and job.attempts == 2
+    assert started.state == InstanceState.RUNNING
+    assert started.variables["flags"] == ["deceased"]  # B's result, once
+    assert started.audit_events.filter(kind=AuditKind.JOB_COMPLETED).count() == 1
+
+
+def test_the_celery_sweep_leaves_just_dispatched_jobs_alone(started):
+    [job] = Job.objects.filter(instance=started)
+    assert jobs_sweep(grace_seconds=30) == []
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        assert jobs_sweep(grace_seconds=30) == [job.pk]

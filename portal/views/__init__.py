@@ -1,0 +1,1 @@
+"""Portal views: parse the request, call a selector or service, render."""

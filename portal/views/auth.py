@@ -1,0 +1,14 @@
+"""Log-in and log-out. Failed log-ins are throttled by django-axes (settings: AXES_*)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass

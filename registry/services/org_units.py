@@ -1,0 +1,150 @@
+"""Org units: creating the county tree and institutions, and finding units by code."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+
+from workflows.exceptions import InvalidInput, NotAllowed
+from workflows.scopes import area_code_path
+
+from ..models import KIND_LEVEL, OrgUnit, OrgUnitKind, OrgUnitLevel, RegistryEventKind
+from .audit import registry_event_append, subject_of
+
+_INSTITUTION_CODE = re.compile(r"^[0-9A-Z][0-9A-Z-]{3,31}$")
+MAINTAINER_ROLES = ("county_staff", "process_owner")
+
+
+def area_level(code: str) -> str | None:
+    """The level a 12-digit area code names (county, township, village), or None."""
+    if len(code) != 12 or not code.isdigit() or code[:6].endswith("00"):
+        return None
+    township, village = code[6:9], code[9:]
+    if township == "000":
+        return OrgUnitLevel.COUNTY if village == "000" else None
+    return OrgUnitLevel.TOWNSHIP if village == "000" else OrgUnitLevel.VILLAGE
+
+
+def area_parent_code(code: str) -> str:
+    if area_level(code) == OrgUnitLevel.VILLAGE:
+        return code[:9] + "000"
+    return code[:6] + "000000"
+
+
+def org_unit_by_code(code: str) -> OrgUnit:
+    """The unit with this code; ``ValueError`` with a clear message when there is none."""
+    unit = OrgUnit.objects.filter(code=(code or "").strip()).first()
+    if unit is None:
+        raise ValueError(
+            f"unknown org unit '{code}': no county, township, village or institution has this "
+            "code (see the registry's org units)"
+        )
+    return unit
+
+
+def org_unit_path(code: str) -> str:
+    """The scope path of a unit's code; codes the registry does not know stand alone."""
+    path = OrgUnit.objects.filter(code=code).values_list("path", flat=True).first()
+    return path if path is not None else area_code_path(code)
+
+
+def _may_maintain(user, path: str) -> bool:
+    if user is None or user.is_superuser:
+        return True
+    from workflows.services.access import grants_for
+
+    return any(g.role in MAINTAINER_ROLES and path.startswith(g.path) for g in grants_for(user))
+
+
+def _area_fields(code: str, kind: str) -> tuple[OrgUnit | None, str]:
+    level = area_level(code)
+    if level is None:
+        raise InvalidInput(
+            f"'{code}' is not a statistical area code: 12 digits, county 6 + township 3 + "
+            "village 3",
+            {"code": ["not a 12-digit area code"]},
+        )
+    if KIND_LEVEL[OrgUnitKind(kind)] != level:
+        raise InvalidInput(
+            f"the code {code} names a {level} unit, but the kind {kind} is not one",
+            {"kind": [f"a {level} code needs a {level} kind"]},
+        )
+    if level == OrgUnitLevel.COUNTY:
+        return None, area_code_path(code)
+    parent_code = area_parent_code(code)
+    parent = OrgUnit.objects.filter(code=parent_code).first()
+    if parent is None:
+        raise InvalidInput(
+            f"the unit above {code} ({parent_code}) is not in the registry: create it first",
+            {"code": [f"unknown parent {parent_code}"]},
+        )
+    return parent, area_code_path(code)
+
+
+def org_unit_validate(
+    *, code: str, name: str, kind: str, parent_code: str = ""
+) -> tuple[OrgUnit | None, str]:
+    """Check a new unit; returns its parent and scope path, or raises InvalidInput."""
+    if kind not in OrgUnitKind.values:
+        raise InvalidInput(f"unknown org-unit kind '{kind}'", {"kind": ["unknown kind"]})
+    if not name:
+        raise InvalidInput("the name is required", {"name": ["this field is required"]})
+    if OrgUnit.objects.filter(code=code).exists():
+        raise InvalidInput(f"the code {code} is already used", {"code": ["already used"]})
+    if KIND_LEVEL[OrgUnitKind(kind)] != OrgUnitLevel.INSTITUTION:
+        return _area_fields(code, kind)
+    if not _INSTITUTION_CODE.match(code) or (len(code) == 12 and code.isdigit()):
+        raise InvalidInput(
+            f"'{code}' is not an institution code: 4–32 letters and digits, not a 12-digit "
+            "area code (use e.g. the unified social credit code)",
+            {"code": ["not an institution code"]},
+        )
+    parent = OrgUnit.objects.filter(code=(parent_code or "").strip()).first()
+    if parent is None:
+        raise InvalidInput(
+            f"an institution needs the unit it serves: unknown parent '{parent_code}'",
+            {"parent_code": ["unknown org unit"]},
+        )
+    return parent, f"{parent.path}{code}."
+
+
+@transaction.atomic
+def org_unit_create(
+    *, code: str, name: str, kind: str, parent_code: str = "", user=None
+) -> OrgUnit:
+    """A new area unit (its parent follows from the code) or institution (under ``parent_code``,
+    normally the county). ``user=None`` is an operator or the demo loader."""
+    code, name = (code or "").strip().upper(), (name or "").strip()
+    parent, path = org_unit_validate(code=code, name=name, kind=kind, parent_code=parent_code)
+    if not _may_maintain(user, path if parent is None else parent.path):
+        raise NotAllowed("only county staff of the county above may add org units")
+    unit = OrgUnit.objects.create(code=code, name=name, kind=kind, parent=parent, path=path)
+    if user is not None:
+        registry_event_append(
+            actor=user,
+            kind=RegistryEventKind.ORG_UNIT_CREATED,
+            subject=subject_of(unit),
+            payload={"code": code, "name": name, "kind": kind},
+        )
+    return unit
+
+
+@transaction.atomic
+def org_unit_update(*, unit: OrgUnit, user, name: str, is_active: bool) -> OrgUnit:
+    """Rename or (de)activate a unit. Codes, kinds and places in the tree never change."""
+    if not _may_maintain(user, unit.path):
+        raise NotAllowed("only county staff reaching this unit may change it")
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("the name is required", {"name": ["this field is required"]})
+    before = {"name": unit.name, "is_active": unit.is_active}
+    unit.name, unit.is_active = name, is_active
+    unit.save(update_fields=["name", "is_active"])
+    registry_event_append(
+        actor=user,
+        kind=RegistryEventKind.ORG_UNIT_CHANGED,
+        subject=subject_of(unit),
+        payload={"before": before, "after": {"name": name, "is_active": is_active}},
+    )
+    return unit

@@ -1,0 +1,294 @@
+"""Importing persons and certificates: a per-row report first, then "import all valid rows".
+
+Every refused file leaves nothing behind; re-importing the same file changes nothing."""
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import Workbook
+
+from registry.imports.columns import HEADERS
+from registry.models import Certificate, ImportBatch, ImportRow, Person, RegistryEvent
+from registry.services.imports import import_batch_commit, import_batch_create
+from tests.registry.conftest import FIXTURES
+from tests.registry.files import csv_bytes, people, row, xlsx_bytes
+from workflows.exceptions import Conflict, InvalidInput, NotAllowed
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(user, content: bytes, name="名册.xlsx") -> ImportBatch:
+    return import_batch_create(user=user, file_name=name, chunks=[content])
+
+
+def report(batch) -> list[tuple[int, str, str]]:
+    return [
+        (r.row_number, p["column"], p["message"])
+        for r in ImportRow.objects.filter(batch=batch).order_by("row_number")
+        for p in r.problems
+    ]
+
+
+def refused(user, content: bytes, name="名册.xlsx") -> str:
+    with pytest.raises(InvalidInput) as caught:
+        upload(user, content, name)
+    assert not ImportBatch.objects.exists() and not Person.objects.exists()
+    return caught.value.message
+
+
+def test_a_clean_file_is_checked_then_committed(county_staff):
+    batch = upload(county_staff, xlsx_bytes(people(20)))
+    assert (batch.state, batch.rows_read, batch.rows_valid, batch.rows_invalid) == (
+        "checked",
+        20,
+        20,
+        0,
+    )
+    assert batch.percent == 100 and not Person.objects.exists()  # nothing until committed
+    batch = import_batch_commit(user=county_staff, batch=batch)
+    assert (batch.state, batch.rows_created, batch.rows_updated, batch.rows_unchanged) == (
+        "committed",
+        20,
+        0,
+        0,
+    )
+    assert Person.objects.count() == Certificate.objects.count() == 20
+    person = Person.objects.get(name="测试3")
+    assert (person.birth_date, person.low_income_status) == (date(1953, 4, 4), "dibao")
+    assert person.certificates.get().category == 6
+    assert RegistryEvent.objects.filter(kind="import_committed").count() == 1
+
+
+def test_importing_the_same_file_again_changes_nothing(county_staff):
+    content = xlsx_bytes(people(15))
+    import_batch_commit(user=county_staff, batch=upload(county_staff, content))
+    snapshot = list(Person.objects.order_by("pk").values())
+    again = import_batch_commit(user=county_staff, batch=upload(county_staff, content))
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 15)
+    assert list(Person.objects.order_by("pk").values()) == snapshot
+    assert Certificate.objects.count() == 15
+
+
+def test_a_changed_row_updates_by_citizen_id(county_staff):
+    rows = people(3)
+    import_batch_commit(user=county_staff, batch=upload(county_staff, xlsx_bytes(rows)))
+    rows[1]["联系电话"] = "13999999999"
+    rows[2]["死亡日期"] = "2024-12-01"
+    batch = import_batch_commit(user=county_staff, batch=upload(county_staff, xlsx_bytes(rows)))
+    assert (batch.rows_created, batch.rows_updated, batch.rows_unchanged) == (0, 2, 1)
+    assert Person.objects.get(name="测试2").life_status == "deceased"
+
+
+def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, person_a):
+    good = row(name="好人", sequence=101)
+    twin = row(name="重复", sequence=103)
+    mismatch = row(name="证号不符", sequence=105)
+    mismatch["残疾类别"] = "肢体"
+    existing = row(name="王晓明", citizen_id=person_a.citizen_id, category="精神", grade="二级")
+    rows = [
+        good,
+        row(name="校验错", citizen_id="110105194912310021"),
+        mismatch,
+        row(name="无此村", sequence=107, village="330102101299"),
+        twin,
+        dict(twin),
+        existing,
+        row(name="旧证", sequence=109, category="心理"),
+        row(name="老号", citizen_id="110105491231002"),
+    ]
+    batch = upload(county_staff, xlsx_bytes(rows))
+    assert (batch.rows_read, batch.rows_valid, batch.rows_invalid) == (9, 1, 8)
+    assert report(batch) == [
+        (3, "公民身份号码", "the check digit of '110105194912310021' is wrong: it should end in X"),
+        (
+            4,
+            "残疾人证号",
+            "the certificate number says category 6 (精神) but the category is 4 (肢体)",
+        ),
+        (5, "户籍地区划代码", "unknown org unit 330102101299: no village or community has it"),
+        (6, "公民身份号码", "the same citizen ID is in rows 6, 7"),
+        (7, "公民身份号码", "the same citizen ID is in rows 6, 7"),
+        (
+            8,
+            "姓名",
+            f"conflicts with the registry: ID {person_a.citizen_id} is registered as 王小明, "
+            "the row says 王晓明; check the ID, or correct the name in the registry first",
+        ),
+        (9, "残疾人证号", "empty, but other certificate columns are filled in"),
+        (
+            9,
+            "残疾类别",
+            "unknown disability category '心理': use 视力, 听力, 言语, 肢体, 智力, 精神 or 多重",
+        ),
+        (
+            10,
+            "公民身份号码",
+            "'110105491231002' is a 15-digit ID of the old kind, which is not "
+            "accepted: enter the 18-digit citizen ID from the person's current ID card",
+        ),
+    ]
+    batch = import_batch_commit(user=county_staff, batch=batch)
+    assert batch.rows_created == 1
+    assert set(Person.objects.values_list("name", flat=True)) == {"王小明", "好人"}
+
+
+def test_an_id_typed_as_a_number_is_reported(county_staff):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS)
+    values = row()
+    values["公民身份号码"] = 330102197001020111
+    sheet.append([values[h] for h in HEADERS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    batch = upload(county_staff, buffer.getvalue())
+    assert report(batch)[0][2].startswith("the ID was stored as a number (33010219700102")
+    assert report(batch)[0][2].endswith(
+        "and has lost digits: format the column as text in Excel and enter the IDs again"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_in_utf8_or_gbk_is_read(county_staff, encoding):
+    batch = upload(county_staff, csv_bytes(people(5), encoding=encoding), name="名册.csv")
+    assert (batch.file_format, batch.rows_valid, batch.rows_invalid) == ("csv", 5, 0)
+    import_batch_commit(user=county_staff, batch=batch)
+    assert sorted(Person.objects.values_list("name", flat=True)) == [f"测试{i}" for i in range(5)]
+
+
+def test_missing_and_extra_columns_are_refused(county_staff):
+    headers = [h for h in HEADERS if h != "发证日期"] + ["备注"]
+    message = refused(county_staff, xlsx_bytes(people(2), headers=headers))
+    assert message.startswith(
+        "missing column(s): 发证日期; unknown column(s): 备注. The columns are: 姓名,"
+    )
+
+
+def test_merged_header_cells_are_refused(county_staff):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["清溪县残疾人名册"] + [None] * (len(HEADERS) - 1))
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
+    sheet.append(HEADERS)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert refused(county_staff, buffer.getvalue()) == (
+        "row 1 holds only '清溪县残疾人名册' (a merged title?): the first row must hold the column "
+        f"names: {', '.join(HEADERS)}"
+    )
+
+
+def test_a_header_with_merged_or_empty_cells_in_it_is_refused(county_staff):
+    headers = list(HEADERS)
+    headers[3] = None
+    headers[4] = None
+    assert refused(county_staff, xlsx_bytes([], headers=headers)) == (
+        "the header row has empty cells in column(s) D, E: merged or missing column names are "
+        "not allowed; give each column one name in row 1"
+    )
+
+
+def test_empty_rows_between_data_rows_refuse_the_file(county_staff):
+    rows = people(3)
+    batch = upload(county_staff, xlsx_bytes([rows[0], None, rows[1], rows[2]]))
+    assert batch.state == "refused"
+    assert batch.message == (
+        "row 3 is empty but row 4 holds data: remove the empty rows between data rows (or the "
+        "second table below the first) and upload again"
+    )
+    assert not ImportRow.objects.exists()
+    with pytest.raises(Conflict, match="the import is 文件不可用: it cannot be committed"):
+        import_batch_commit(user=county_staff, batch=batch)
+    assert not Person.objects.exists()
+
+
+def test_trailing_empty_rows_are_ignored(county_staff):
+    batch = upload(county_staff, xlsx_bytes([*people(2), None, None]))
+    assert (batch.state, batch.rows_read) == ("checked", 2)
+
+
+def test_a_file_with_only_a_header_is_refused(county_staff):
+    batch = upload(county_staff, xlsx_bytes([]))
+    assert (batch.state, batch.message) == (
+        "refused",
+        "the file has no data rows below the header row",
+    )
+
+
+def test_a_password_protected_workbook_is_refused(county_staff):
+    content = (FIXTURES / "password_protected.xlsx").read_bytes()
+    assert refused(county_staff, content) == (
+        "the workbook is protected with a password: open it in Excel, remove the password "
+        "(File → Info → Protect Workbook → Encrypt with Password) and upload it again"
+    )
+
+
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        (
+            b"%PDF-1.4\x00\x01binary",
+            "名册.pdf",
+            "'名册.pdf' is neither an Excel workbook (.xlsx) nor a CSV file: upload the person "
+            "list as .xlsx or .csv",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600,
+            "名册.xls",
+            "this is an Excel 97–2003 (.xls) file: save it as an Excel workbook (.xlsx) or CSV and "
+            "upload it again",
+        ),
+        (
+            b"PK\x03\x04not really a zip",
+            "名册.xlsx",
+            "the file is a ZIP archive but not an Excel workbook (.xlsx)",
+        ),
+        (b"", "名册.xlsx", "the file is empty"),
+        (
+            b"\xff\xfe\xfd\x80\x81 garbage \x80",
+            "名册.csv",
+            "the file is neither an Excel workbook (.xlsx) nor a CSV text file in UTF-8 or GBK",
+        ),
+    ],
+)
+def test_files_that_are_not_usable_say_why(county_staff, content, name, message):
+    assert refused(county_staff, content, name) == message
+
+
+def test_only_county_staff_import(township_a_staff, auditor):
+    for user in (township_a_staff, auditor):
+        with pytest.raises(NotAllowed, match="only county staff import"):
+            upload(user, xlsx_bytes(people(1)))
+    assert not ImportBatch.objects.exists()
+
+
+def test_a_batch_is_committed_once(county_staff):
+    batch = import_batch_commit(
+        user=county_staff, batch=upload(county_staff, xlsx_bytes(people(2)))
+    )
+    with pytest.raises(Conflict, match="the import is 已导入: it cannot be committed"):
+        import_batch_commit(user=county_staff, batch=batch)
+    assert Person.objects.count() == 2
+
+
+def test_a_newer_certificate_file_replaces_the_live_one_and_audits_it(county_staff):
+    first = row(sequence=21, category="精神", grade="二级", issued="2018-01-01")
+    import_batch_commit(user=county_staff, batch=upload(county_staff, xlsx_bytes([first])))
+    later = row(sequence=21, category="精神", grade="一级", issued="2024-01-01")
+    batch = import_batch_commit(user=county_staff, batch=upload(county_staff, xlsx_bytes([later])))
+    assert batch.rows_updated == 1
+    statuses = dict(Certificate.objects.values_list("number", "status"))
+    assert sorted(statuses.values()) == ["reissued", "valid"]
+    assert RegistryEvent.objects.filter(kind="certificate_reissued").count() == 1
+    older = row(sequence=21, category="精神", grade="三级", issued="2015-01-01")
+    stale = upload(county_staff, xlsx_bytes([older]))
+    assert report(stale)[0][2].startswith("conflicts with the registry: it holds certificate")
+
+
+def test_no_copy_of_an_uploaded_file_stays_on_disk(county_staff, settings):
+    from pathlib import Path
+
+    upload(county_staff, xlsx_bytes(people(2)))
+    upload(county_staff, xlsx_bytes([*people(1), None, *people(1, start=5)]))
+    assert list(Path(settings.REGISTRY["IMPORT_DIR"]).iterdir()) == []
