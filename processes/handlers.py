@@ -4,8 +4,6 @@ Each procedure wires its service-task handlers, completion hooks and read rules 
 ``handlers.py``; this module calls them all.
 """
 
-from .medication import handlers as medication
 from .petitions import handlers as petitions
 
 petitions.register()
-medication.register()

@@ -28,7 +28,6 @@ INSTALLED_APPS = [
     "workflows",
     "processes",
     "processes.petitions",
-    "processes.medication",
     "registry",
     "portal",
 ]
