@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, cases, inbox, ops, start, tasks
+from .views import auth, cases, inbox, ops, petitions, start, tasks
 
 app_name = "portal"
 
@@ -21,6 +21,12 @@ urlpatterns = [
     path("cases/<int:pk>/<str:operation>/", cases.case_operate, name="case-operate"),
     path("documents/<int:pk>/", cases.document_download, name="document"),
     path("definitions/<int:pk>/diagram.bpmn", cases.definition_xml, name="definition-xml"),
+    path("petitions/", petitions.petition_list, name="petitions"),
+    path(
+        "petitions/<int:pk>/<str:kind>/",
+        petitions.petition_request,
+        name="petition-request",
+    ),
     path("ops/", ops.overview, name="ops"),
     path("ops/instances/", ops.instance_list, name="ops-instances"),
     path("ops/procedures/<str:key>/", ops.procedure_overlay, name="ops-procedure"),

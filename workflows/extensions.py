@@ -29,6 +29,7 @@ _handlers: dict[str, RegisteredHandler] = {}
 _task_views: dict[str, str] = {}
 _completion_hooks: dict[str, Callable] = {}
 _read_guards: dict[str, Callable] = {}
+_visible_lists: dict[str, Callable] = {}
 _start_services: dict[str, Callable] = {}
 
 
@@ -90,10 +91,17 @@ def completion_hook(form_key: str) -> Callable | None:
     return _completion_hooks.get(form_key)
 
 
-def register_read_guard(process_key: str, guard: Callable) -> None:
+def register_read_guard(process_key: str, guard: Callable, visible: Callable) -> None:
     """Make a procedure confidential: only ``guard(user, instance) -> bool`` (and the roles that
-    read everything) decide who may read its instances, not the org-unit scope."""
+    read everything) decide who may read its instances, not the org-unit scope.
+    ``visible(user)`` answers the same for lists: a queryset of the instance ids the user may
+    read."""
     _read_guards[process_key] = guard
+    _visible_lists[process_key] = visible
+
+
+def visible_instance_ids(process_key: str) -> Callable | None:
+    return _visible_lists.get(process_key)
 
 
 def read_guard(process_key: str) -> Callable | None:

@@ -61,6 +61,8 @@ class ProcessInstance(FSMModelMixin, models.Model):
     )
     business_key = models.CharField(_("business key"), max_length=200, blank=True, db_index=True)
     scope = models.CharField(_("org unit"), max_length=64, blank=True)
+    # The org unit's scope path (see scopes.py), so "cases in my units" is one indexed prefix match.
+    scope_path = models.CharField(max_length=160, blank=True, db_index=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

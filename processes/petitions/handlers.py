@@ -3,7 +3,7 @@
 from workflows import extensions
 
 from . import services
-from .selectors import can_read_petition_instance
+from .selectors import can_read_petition_instance, visible_petition_instances
 
 COMPLETION_HOOKS = {
     "petition_acceptance": services.on_acceptance,
@@ -22,5 +22,7 @@ COMPLETION_HOOKS = {
 def register() -> None:
     for form_key, hook in COMPLETION_HOOKS.items():
         extensions.register_completion_hook(form_key, hook)
-    extensions.register_read_guard(services.PROCESS_KEY, can_read_petition_instance)
+    extensions.register_read_guard(
+        services.PROCESS_KEY, can_read_petition_instance, visible=visible_petition_instances
+    )
     extensions.register_start_service(services.PROCESS_KEY, services.start_from_form)

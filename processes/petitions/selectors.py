@@ -14,13 +14,13 @@ from . import conf
 from .models import Petition, PetitionState
 
 
-def _is_supervisor(user, petition: Petition | None = None) -> bool:
+def is_supervisor(user, petition: Petition | None = None) -> bool:
     path = resolver().scope_path(petition.receiving_unit) if petition else None
     return user_has_role(user, conf.get("SUPERVISOR_ROLE"), scope_path=path)
 
 
 def can_work_petition(user, petition: Petition) -> bool:
-    return petition.first_receiver_id == user.pk or _is_supervisor(user, petition)
+    return petition.first_receiver_id == user.pk or is_supervisor(user, petition)
 
 
 def can_read_petition(user, petition: Petition) -> bool:
@@ -43,10 +43,15 @@ def can_read_petition_instance(user, instance) -> bool:
     return petition is not None and can_read_petition(user, petition)
 
 
+def visible_petition_instances(user):
+    """The instance ids of the petitions the user may see (for case lists and search)."""
+    return petitions_for_user(user=user).values("instance_id")
+
+
 def petitions_for_user(*, user, search: str = "") -> QuerySet[Petition]:
     """Petitions the user may see (one query), newest first; ``search`` by number or subject."""
     petitions = Petition.objects.select_related("first_receiver").order_by("-received_at")
-    if not (reads_everything(user) or _is_supervisor(user)):
+    if not (reads_everything(user) or is_supervisor(user)):
         granted = get_objects_for_user(
             user, "petitions.view_petition_case", klass=Petition, accept_global_perms=False
         )

@@ -331,3 +331,21 @@ def test_a_registration_with_missing_fields_is_refused_field_by_field(clock, tow
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"petitioner_name", "subject", "content"}
     assert not Petition.objects.exists()
+
+
+def test_search_and_the_case_page_hide_a_petition_from_the_uninvolved(
+    clock, township_a, make_user, api, client
+):
+    petition = register(township_a)
+    colleague = make_user("colleague", ("township_staff", TOWNSHIP_A))
+    client.force_login(colleague)
+    assert client.get(f"/cases/{petition.instance_id}/").status_code == 404
+    page = client.get("/cases/", {"q": petition.number})
+    assert list(page.context["page"].object_list) == []
+    assert f"/cases/{petition.instance_id}/" not in page.content.decode()
+    found = api(colleague).get("/api/process-instances/search/", {"q": petition.number}).json()
+    assert found["count"] == 0
+    mine = api(township_a).get("/api/process-instances/search/", {"q": petition.number}).json()
+    assert [row["id"] for row in mine["results"]] == [petition.instance_id]
+    client.force_login(township_a)
+    assert client.get(f"/cases/{petition.instance_id}/").status_code == 200

@@ -55,7 +55,7 @@ def can_read_instance(user, instance: ProcessInstance, grants: list[Grant] | Non
         return bool(guard(user, instance))
     if instance.started_by_id == user.pk:
         return True
-    path = resolver().scope_path(instance.scope)
+    path = instance.scope_path or resolver().scope_path(instance.scope)
     if any(path.startswith(g.path) for g in grants):
         return True
     return (

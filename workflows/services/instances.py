@@ -113,6 +113,7 @@ def instance_start(
             definition=definition,
             business_key=business_key or "",
             scope=scope or "",
+            scope_path=scope_path,
             started_by=user,
             serialized_state="{}",
             created_at=now,

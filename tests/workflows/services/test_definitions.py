@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import BPMN, TOWNSHIP_A
-from workflows import conf
+from workflows import conf, extensions
 from workflows.exceptions import DeploymentRefused, NotAllowed
 from workflows.models import AuditEvent, AuditKind, HumanTaskState, ProcessDefinition
 from workflows.services.definitions import definition_deploy
@@ -44,6 +44,12 @@ def written() -> tuple[int, int]:
 
 def upload(client, content: bytes, name: str = "diagram.bpmn"):
     return client.post(URL, {"file": SimpleUploadedFile(name, content)}, format="multipart")
+
+
+@pytest.fixture(autouse=True)
+def only_the_tests_handlers(monkeypatch):
+    """The messages list the registered handlers: keep the process pack's out of them."""
+    monkeypatch.setattr(extensions, "_handlers", {})
 
 
 @pytest.fixture(params=["service", "api"])
