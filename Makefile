@@ -34,7 +34,6 @@ run: install assets
 	$(BIN)/python manage.py deploy_processes
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_cases
-	$(BIN)/python manage.py load_demo_medication
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: lint, then the whole suite on SQLite (the embedded default) and on PostgreSQL
