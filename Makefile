@@ -34,7 +34,8 @@ run: install assets
 	$(BIN)/python manage.py deploy_processes
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_cases
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@# The embedded job runner (timers, jobs, reminders, outbox) runs beside the web server.
+	trap 'kill 0' EXIT INT TERM; $(BIN)/python manage.py run_jobs & $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: lint, then the whole suite on SQLite (the embedded default) and on PostgreSQL
 test: install assets
