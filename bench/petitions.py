@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DB = "fuzhu_bench_petitions"
-TOWNSHIPS = [f"330102{n:03d}000" for n in range(101, 116)]
 
 
 def pg_admin(statement: str) -> None:
@@ -43,6 +42,7 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{DB}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ.setdefault("FUZHU_VAR_DIR", "/tmp/fuzhu-bench-petitions")
+    os.environ["DJANGO_DEBUG"] = "0"  # no query log growing behind the measurements
     import django
 
     django.setup()
@@ -64,16 +64,20 @@ def data_statements(queries) -> int:
 def make_staff():
     from django.contrib.auth import get_user_model
 
+    from registry.demo import TOWNSHIPS, demo_load
     from workflows.services.definitions import definition_deploy
     from workflows.services.roles import role_grant
 
+    demo_load(persons=0)  # the demo county's org units (and its staff, unused here)
+    townships = [f"330102{suffix}000" for suffix, *_ in TOWNSHIPS]
+
     users = get_user_model().objects
-    owner = users.create_user("owner")
+    owner = users.create_user("bench_owner")
     role_grant(user=owner, role="process_owner")
-    office = users.create_user("xinfang")
+    office = users.create_user("bench_xinfang")
     role_grant(user=office, role="petition_office", org_unit="330102000000")
     receivers = []
-    for code in TOWNSHIPS:
+    for code in townships:
         user = users.create_user(f"staff_{code}")
         role_grant(user=user, role="township_staff", org_unit=code)
         receivers.append(user)

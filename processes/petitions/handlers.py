@@ -1,6 +1,11 @@
 """Wiring the petition procedure into the host: completion hooks and the read guard."""
 
+import functools
+
+from django_fsm import TransitionNotAllowed
+
 from workflows import extensions
+from workflows.exceptions import Conflict
 
 from . import services
 from .selectors import can_read_petition_instance, visible_petition_instances
@@ -19,9 +24,23 @@ COMPLETION_HOOKS = {
 }
 
 
+def _state_conflicts_refused(hook):
+    """A step that does not fit the petition's state (e.g. completed twice through the API)
+    is a 409, not a crash."""
+
+    @functools.wraps(hook)
+    def guarded(**kwargs):
+        try:
+            return hook(**kwargs)
+        except TransitionNotAllowed as exc:
+            raise Conflict(f"the petition is not in a state for this step: {exc}") from None
+
+    return guarded
+
+
 def register() -> None:
     for form_key, hook in COMPLETION_HOOKS.items():
-        extensions.register_completion_hook(form_key, hook)
+        extensions.register_completion_hook(form_key, _state_conflicts_refused(hook))
     extensions.register_read_guard(
         services.PROCESS_KEY, can_read_petition_instance, visible=visible_petition_instances
     )

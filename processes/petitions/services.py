@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm
 
 from workflows import calendar
@@ -157,9 +158,7 @@ def _petition_of(instance: ProcessInstance) -> Petition:
 def _transition(petition: Petition, action, *, conflict: str) -> None:
     try:
         action()
-    except Exception as exc:  # django-fsm's TransitionNotAllowed
-        if type(exc).__name__ != "TransitionNotAllowed":
-            raise
+    except TransitionNotAllowed:
         raise Conflict(conflict) from None
 
 

@@ -6,6 +6,7 @@ import json
 
 from django.db import transaction
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 
 from .. import conf, extensions
 from ..engine.runtime import (
@@ -166,9 +167,7 @@ def _operate(instance_id: int, user, kind: str, change, payload: dict) -> Proces
         before = instance.state
         try:
             change(instance)
-        except Exception as exc:  # django-fsm's TransitionNotAllowed
-            if type(exc).__name__ != "TransitionNotAllowed":
-                raise
+        except TransitionNotAllowed:
             raise Conflict(
                 f"the instance is {before}; it cannot be {kind.split('_')[-1]}"
             ) from None
