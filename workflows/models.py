@@ -520,3 +520,24 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} (#{self.instance_id})"
+
+
+class AuditVerification(models.Model):
+    """One run of the scheduled check of every audit chain, and what it found."""
+
+    ran_at = models.DateTimeField(_("ran at"), default=timezone.now)
+    events_checked = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    breaks = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("audit verification")
+        verbose_name_plural = _("audit verifications")
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'OK' if not self.breaks else 'BROKEN'}"
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks

@@ -141,6 +141,7 @@ WORKFLOWS = {
     "MAX_BPMN_BYTES": int(os.environ.get("FUZHU_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
     "FORM_DIRS": [BASE_DIR / "processes" / "forms"],
+    "DMN_DIRS": [BASE_DIR / "processes" / "dmn"],
     "PROCESS_DIRS": [BASE_DIR / "processes" / "bpmn"],
     # FUZHU_EXTRA_HANDLER_MODULES: more modules that register service handlers, comma-separated.
     "HANDLER_MODULES": [
@@ -171,6 +172,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "fuzhu-verify-audit": {
+        "task": "workflows.verify_audit_chains",
+        "schedule": 24 * 3600.0,
+    },
     "fuzhu-sweep": {
         "task": "workflows.sweep",
         "schedule": float(WORKFLOWS["SWEEP_INTERVAL_SECONDS"]),

@@ -20,6 +20,11 @@ urlpatterns = [
         views.InstanceHistoryView.as_view(),
         name="api-instance-history",
     ),
+    path(
+        "process-instances/<int:pk>/history/export/",
+        views.InstanceHistoryExportView.as_view(),
+        name="api-instance-history-export",
+    ),
     path("process-instances/<int:pk>/suspend/", views.InstanceSuspendView.as_view()),
     path("process-instances/<int:pk>/resume/", views.InstanceResumeView.as_view()),
     path("process-instances/<int:pk>/retry/", views.InstanceRetryView.as_view()),

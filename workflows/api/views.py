@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -18,6 +19,7 @@ from ..selectors.inbox import inbox_for_user
 from ..selectors.instances import active_tasks, instance_for_user
 from ..services import instances as instance_services
 from ..services import tasks as task_services
+from ..services.audit import audit_export, instance_stream
 from ..services.definitions import definition_deploy
 from ..services.messages import message_send, signal_broadcast
 from . import serializers as s
@@ -96,6 +98,19 @@ class InstanceHistoryView(APIView):
     def get(self, request, pk: int):
         instance = instance_for_user(instance_id=pk, user=request.user)
         return Response(s.AuditEventSerializer(instance_history(instance=instance), many=True).data)
+
+
+class InstanceHistoryExportView(APIView):
+    """The case's audit chain as JSON with its hashes, to verify outside Fuzhu
+    (tools/verify_audit_export.py)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        instance = instance_for_user(instance_id=pk, user=request.user)
+        export = audit_export(stream=instance_stream(instance.pk))
+        response = Response(export)
+        response["Content-Disposition"] = f'attachment; filename="case-{pk}-history.json"'
+        return response
 
 
 class _InstanceOperationView(APIView):

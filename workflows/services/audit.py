@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import AuditEvent, AuditHead, ProcessInstance
+from ..models import AuditEvent, AuditHead, AuditVerification, ProcessInstance
 
 SYSTEM_STREAM = "system"
 
@@ -260,3 +260,58 @@ def audit_verify(*, streams: list[str] | None = None) -> tuple[int, list[ChainBr
         if sequence and stream not in seen and (not streams or stream in streams):
             breaks.append(ChainBreak(stream, 1, None, f"all {sequence} events are missing"))
     return checked, breaks
+
+
+def audit_verify_scheduled(*, now: datetime | None = None) -> AuditVerification:
+    """Check every chain and keep the result (the daily job; the auditor's page shows it)."""
+    import time
+
+    began = time.perf_counter()
+    checked, breaks = audit_verify()
+    return AuditVerification.objects.create(
+        ran_at=now or timezone.now(),
+        events_checked=checked,
+        seconds=time.perf_counter() - began,
+        breaks=[
+            {"stream": b.stream, "sequence": b.sequence, "event": b.event_id, "message": b.message}
+            for b in breaks
+        ],
+    )
+
+
+def audit_verification_due(*, every_hours: float = 24) -> bool:
+    last = AuditVerification.objects.order_by("-ran_at").values_list("ran_at", flat=True).first()
+    return last is None or timezone.now() - last >= timedelta(hours=every_hours)
+
+
+EXPORT_FORMAT = "fuzhu-audit-export/1"
+
+
+def audit_export(*, stream: str) -> dict:
+    """A chain as JSON, with everything its hashes cover, so it can be checked outside Fuzhu
+    (tools/verify_audit_export.py)."""
+    events = AuditEvent.objects.filter(stream=stream).order_by("sequence")
+    return {
+        "format": EXPORT_FORMAT,
+        "stream": stream,
+        "exported_at": timezone.now().astimezone(UTC).isoformat(),
+        "hash_rule": (
+            "sha256 of the compact JSON (sorted keys, UTF-8, separators ',' ':') of "
+            "[stream, sequence, created_at (UTC ISO 8601), actor, kind, task_id, element_id, "
+            "payload, previous_hash]"
+        ),
+        "events": [
+            {
+                "sequence": e.sequence,
+                "created_at": e.created_at.astimezone(UTC).isoformat(),
+                "actor": e.actor,
+                "kind": e.kind,
+                "task_id": e.task_id,
+                "element_id": e.element_id,
+                "payload": e.payload,
+                "previous_hash": e.previous_hash,
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+    }

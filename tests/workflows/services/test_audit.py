@@ -3,11 +3,12 @@
 import json
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from tests.conftest import TOWNSHIP_A, TOWNSHIP_B
+from tests.conftest import BPMN, TOWNSHIP_A, TOWNSHIP_B
 from workflows.models import AuditEvent, AuditKind, ProcessInstance
 from workflows.services.audit import audit_verify, instance_stream
 from workflows.services.instances import instance_start
@@ -42,9 +43,14 @@ def finished_case(deploy, township_a, county_clerk):
 
 
 def raw_update(sql, params):
-    """Tamper with the table directly, as someone with database access could."""
+    """Tamper with the table directly, as a database superuser could: on PostgreSQL by first
+    switching triggers off (the append-only trigger refuses everyone else)."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def test_every_change_is_chained_and_the_chain_verifies(finished_case):
@@ -131,8 +137,11 @@ def test_replay_names_the_event_whose_recorded_input_was_altered(finished_case):
     event = finished_case.audit_events.get(
         kind=AuditKind.TASK_COMPLETED, element_id="township_check"
     )
-    # Rewrite history through the ORM's bulk path (no model save), flipping the decision.
-    AuditEvent.objects.filter(pk=event.pk).update(payload={"data": {"approved": False}})
+    # Rewrite history behind the application's back, flipping the decision.
+    raw_update(
+        "UPDATE workflows_auditevent SET payload = %s WHERE id = %s",
+        ['{"data": {"approved": false}}', event.pk],
+    )
     report = instance_replay(instance=finished_case)
     assert not report.matches
     assert report.first_mismatch.sequence == event.sequence
@@ -153,3 +162,125 @@ def _altered_state(instance) -> str:
     altered = instance.serialized_state.replace(fragment("同意"), fragment("不同意"))
     assert altered != instance.serialized_state
     return altered
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_to_update_or_delete_audit_events(finished_case):
+    from django.db import DatabaseError, transaction
+
+    event = finished_case.audit_events.first()
+    for attempt in (
+        lambda: AuditEvent.objects.filter(pk=event.pk).update(actor="someone else"),
+        lambda: AuditEvent.objects.filter(pk=event.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            attempt()
+    event.refresh_from_db()
+    assert event.actor == "township_a"
+
+
+@pytest.mark.postgres
+def test_protect_audit_log_withholds_truncate_from_the_application_role(finished_case):
+    from django.db import DatabaseError, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS fuzhu_app_test")
+        cursor.execute("CREATE ROLE fuzhu_app_test")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO fuzhu_app_test")
+    call_command("protect_audit_log", "fuzhu_app_test")
+    refused = pytest.raises(DatabaseError, match="permission denied")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL ROLE fuzhu_app_test")
+        cursor.execute("TRUNCATE workflows_auditevent CASCADE")
+    assert finished_case.audit_events.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM fuzhu_app_test")
+        cursor.execute("DROP ROLE fuzhu_app_test")
+
+
+def _standalone_verify(tmp_path, export) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    script = django_settings.BASE_DIR / "tools" / "verify_audit_export.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(path)], capture_output=True, text=True, check=False
+    )
+    return done.returncode, done.stdout.strip()
+
+
+def test_an_exported_history_verifies_outside_fuzhu_and_tampering_is_named(
+    finished_case, api, township_a, tmp_path
+):
+    response = api(township_a).get(f"/api/process-instances/{finished_case.pk}/history/export/")
+    assert response.status_code == 200
+    export = response.json()
+    assert export["format"] == "fuzhu-audit-export/1"
+    assert len(export["events"]) == finished_case.audit_sequence
+    code, out = _standalone_verify(tmp_path, export)
+    events = finished_case.audit_sequence  # started, claims and completions, completed
+    assert (code, out) == (
+        0,
+        f"OK instance:{finished_case.pk}: {events} events, the chain is intact",
+    )
+
+    export["events"][2]["payload"]["data"]["comment"] = "不同意"
+    code, out = _standalone_verify(tmp_path, export)
+    assert (code, out) == (
+        1,
+        f"BROKEN instance:{finished_case.pk}: event 3: its content was altered",
+    )
+    del export["events"][1]
+    code, out = _standalone_verify(tmp_path, export)
+    assert out.endswith("event 2 is missing (found 3 next)")
+
+
+def test_the_scheduled_verification_keeps_its_result(finished_case):
+    from workflows.models import AuditVerification
+    from workflows.services.audit import audit_verification_due, audit_verify_scheduled
+
+    assert audit_verification_due()
+    run = audit_verify_scheduled()
+    assert run.intact and run.events_checked >= 4
+    assert not audit_verification_due()
+    last = finished_case.audit_events.order_by("-sequence").first()
+    raw_update("DELETE FROM workflows_auditevent WHERE id = %s", [last.pk])
+    broken = audit_verify_scheduled()
+    assert not broken.intact
+    assert broken.breaks[0]["stream"] == f"instance:{finished_case.pk}"
+    assert AuditVerification.objects.count() == 2
+
+
+def test_an_auditor_reads_everything_and_changes_nothing(finished_case, deploy, make_user, api):
+    from workflows.models import HumanTask
+
+    auditor = make_user("auditor_z", ("auditor", ""))
+    client = api(auditor)
+    assert client.get(f"/api/process-instances/{finished_case.pk}/").status_code == 200
+    assert client.get(f"/api/process-instances/{finished_case.pk}/history/").status_code == 200
+    running = instance_start(process_key="lanes_and_gateway", user=finished_case.started_by)
+    task = HumanTask.objects.get(instance=running, state="open")
+    refusals = {
+        "start": client.post(
+            "/api/process-instances/", {"process_key": "lanes_and_gateway"}, format="json"
+        ),
+        "claim": client.post(f"/api/tasks/{task.pk}/claim/"),
+        "complete": client.post(f"/api/tasks/{task.pk}/complete/", {"data": {}}, format="json"),
+        "suspend": client.post(f"/api/process-instances/{running.pk}/suspend/", {"reason": "x"}),
+        "terminate": client.post(
+            f"/api/process-instances/{running.pk}/terminate/", {"reason": "x"}, format="json"
+        ),
+        "deploy": client.post(
+            "/api/process-definitions/",
+            {"file": open(BPMN / "six_steps.bpmn", "rb")},  # noqa: SIM115
+            format="multipart",
+        ),
+        "message": client.post(
+            "/api/messages/", {"name": "x", "correlation_key": "y"}, format="json"
+        ),
+    }
+    assert {door: r.status_code for door, r in refusals.items()} == {door: 403 for door in refusals}
+    task.refresh_from_db()
+    assert task.state == "open" and task.assignee is None

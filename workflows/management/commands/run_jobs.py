@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from workflows import conf
-from workflows.services import deadlines, jobs, notifications, timers
+from workflows.services import audit, deadlines, jobs, notifications, timers
 
 
 class Command(BaseCommand):
@@ -33,6 +33,9 @@ class Command(BaseCommand):
         ran = [jobs.job_run(job_id=job_id) for job_id in jobs.jobs_sweep()]
         reminded, escalated = deadlines.deadlines_sweep()
         sent = notifications.notifications_send_pending()
+        verified = 0
+        if audit.audit_verification_due():
+            verified = audit.audit_verify_scheduled().events_checked
         return {
             "timers": fired,
             "jobs": ran.count("done"),
@@ -40,4 +43,5 @@ class Command(BaseCommand):
             "reminded": reminded,
             "escalated": escalated,
             "sent": sent,
+            "events verified": verified,
         }
