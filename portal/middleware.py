@@ -20,3 +20,34 @@ class ChosenLanguageMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class RefuseNulBytesMiddleware:
+    """A NUL character in the path, the query string or a form field is never meant: PostgreSQL
+    cannot store it, and a search or filter carrying one would fail deep in a query. Refuse the
+    request at the door with a 400 that says why."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in value for values in request.GET.lists() for value in values[1]
+        ):
+            return _refusal(request)
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            if any("\x00" in value for _key, values in request.POST.lists() for value in values):
+                return _refusal(request)
+        return self.get_response(request)
+
+
+def _refusal(request):
+    from django.http import HttpResponseBadRequest, JsonResponse
+
+    message = "the request contains a NUL character, which is not allowed"
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponseBadRequest(message)

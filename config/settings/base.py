@@ -34,6 +34,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.RefuseNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,7 +142,6 @@ WORKFLOWS = {
     "MAX_BPMN_BYTES": int(os.environ.get("FUZHU_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
     "FORM_DIRS": [BASE_DIR / "processes" / "forms"],
-    "DMN_DIRS": [BASE_DIR / "processes" / "dmn"],
     "PROCESS_DIRS": [BASE_DIR / "processes" / "bpmn"],
     # FUZHU_EXTRA_HANDLER_MODULES: more modules that register service handlers, comma-separated.
     "HANDLER_MODULES": [

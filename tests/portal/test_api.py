@@ -84,3 +84,13 @@ def test_schemathesis_finds_no_server_error(start_case, township_a, owner):
             failures.append(f"{operation.label}: {exc}")
     assert failures == []
     assert len(calls) > 50 and max(calls) < 500
+
+
+def test_a_nul_character_anywhere_in_a_request_is_a_clear_400(client, township_a):
+    client.force_login(township_a)
+    response = client.get("/api/registry/persons/", {"org_unit": "33\x0001"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "the request contains a NUL character, which is not allowed"
+    }
+    assert client.get("/cases/", {"q": "a\x00b"}).status_code == 400

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..models import HumanTask, HumanTaskState, TaskCandidate
 from ..scopes import Grant, resolver
+from ..services.access import grants_for
 
 # Instance variables a search looks in, besides the business key (the applicant's name and ID).
 SEARCH_VARIABLES = ("applicant_name", "applicant_id")
@@ -77,7 +78,7 @@ def inbox_for_user(
     if assigned == "me":
         tasks = tasks.filter(assignee=user)
     else:
-        grants = grants if grants is not None else resolver().grants(user)
+        grants = grants if grants is not None else grants_for(user)
         tasks = tasks.filter(_reach(user, grants, unclaimed_only=state == "unclaimed"))
     if process_key:
         tasks = tasks.filter(process_key=process_key)
@@ -147,7 +148,7 @@ def inbox_counts(
     """How many open tasks are claimed by the user (``mine``) and how many they could claim
     (``claimable``: unclaimed tasks in their roles and units), each counted up to ``cap + 1``.
     """
-    grants = grants if grants is not None else resolver().grants(user)
+    grants = grants if grants is not None else grants_for(user)
     open_tasks = HumanTask.objects.filter(state=HumanTaskState.OPEN)
     claimable = open_tasks.filter(_reach(user, grants, unclaimed_only=True), assignee__isnull=True)
     return {

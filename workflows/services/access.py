@@ -6,9 +6,25 @@ from .. import conf, extensions
 from ..models import HumanTask, ProcessInstance
 from ..scopes import Grant, resolver
 
+_CACHE = "_fuzhu_grants"
+
 
 def grants_for(user) -> list[Grant]:
-    return resolver().grants(user)
+    """The user's grants, asked of the resolver once per user object (like Django's own
+    permission cache on the user): a request or job asks many times; a grant made through
+    role_grant clears it."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, _CACHE, None)
+    if cached is None:
+        cached = resolver().grants(user)
+        setattr(user, _CACHE, cached)
+    return cached
+
+
+def forget_grants(user) -> None:
+    if user is not None and hasattr(user, _CACHE):
+        delattr(user, _CACHE)
 
 
 def user_has_role(user, role: str, *, scope_path: str | None = None) -> bool:

@@ -24,7 +24,7 @@ from ..models import (
     ProcessInstance,
 )
 from ..scopes import resolver
-from .access import user_has_role
+from .access import grants_for, user_has_role
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
 from .starting import may_start, start_form_errors
@@ -88,7 +88,7 @@ def instance_start(
     scope = org_unit if org_unit is not None else scope_resolver.home_scope(user)
     scope_path = scope_resolver.scope_path(scope)
     if user is not None and not user.is_superuser:
-        grants = scope_resolver.grants(user)
+        grants = grants_for(user)
         if not any(
             scope_path.startswith(g.path)
             for g in grants

@@ -8,7 +8,7 @@ from .. import conf
 from ..exceptions import NotAllowed
 from ..models import AuditKind
 from ..scopes import resolver
-from .access import user_has_role
+from .access import forget_grants, user_has_role
 from .audit import audit_append_system
 
 
@@ -23,6 +23,7 @@ def role_grant(*, user, role: str, org_unit: str = "", granted_by=None) -> None:
         raise ValueError(f"unknown role '{role}'; roles are: {', '.join(roles)}")
     if not scope_resolver.grant(user=user, role=role, scope=org_unit or ""):
         return
+    forget_grants(user)
     audit_append_system(
         actor=granted_by,
         kind=AuditKind.ROLE_GRANTED,

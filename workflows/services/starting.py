@@ -30,6 +30,7 @@ from ..engine.parser import NSMAP, DiagramError, load_xml
 from ..forms import FieldErrors, form_name, form_schema, validate_form_data
 from ..models import ProcessDefinition
 from ..scopes import Grant, resolver, role_for_lane
+from .access import grants_for
 
 START_PERMISSION = "start_processdefinition"
 ROLE_GROUP_PREFIX = "role:"
@@ -134,7 +135,7 @@ def may_start(
     """Whether ``user`` may start ``definition`` for a case in ``scope_path``."""
     if user is None or user.is_superuser:
         return True
-    grants = grants if grants is not None else resolver().grants(user)
+    grants = grants if grants is not None else grants_for(user)
     reaching = [g for g in _working(grants) if scope_path.startswith(g.path)]
     if not reaching:
         return False
@@ -154,7 +155,7 @@ def startable_definitions(user) -> list[tuple[ProcessDefinition, list[str]]]:
         latest.setdefault(definition.key, definition)
     if user.is_superuser:
         return [(d, [""]) for d in latest.values()]
-    working = _working(resolver().grants(user))
+    working = _working(grants_for(user))
     if not working:
         return []
     roles, restricted = _start_grants([d.pk for d in latest.values()])

@@ -13,16 +13,20 @@ from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, Proces
 from .access import can_work_task
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
-from .instances import _require_json_object, lock_instance
+from .instances import _require_json_object
 from .steps import persist_step
 
 
 def _locked_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
     """Lock the task's instance first (one lock order for every writer), then read the task."""
-    instance_id = HumanTask.objects.filter(pk=task_id).values_list("instance_id", flat=True).first()
-    if instance_id is None:
-        raise NotFound(f"task {task_id} does not exist")
-    instance = lock_instance(instance_id)
+    try:
+        instance = (
+            ProcessInstance.objects.select_for_update(of=("self",))
+            .select_related("definition")
+            .get(human_tasks__pk=task_id)
+        )
+    except ProcessInstance.DoesNotExist:
+        raise NotFound(f"task {task_id} does not exist") from None
     task = HumanTask.objects.get(pk=task_id)
     return instance, task
 
@@ -115,51 +119,56 @@ def task_complete(*, task_id: int, user, data) -> HumanTask:
     breaks the task's form (workflows.forms) is refused with field errors and kept as the draft.
     """
     data = _require_json_object(data, "data")
-    form_key = HumanTask.objects.filter(pk=task_id).values_list("form_key", flat=True).first()
-    invalid = task_form_errors(form_key or "", data)
-    if invalid:
-        # Saved as the draft (with the draft's own checks: open, yours), so nothing typed is lost.
-        task_save_draft(task_id=task_id, user=user, data=data)
-        raise InvalidInput(form_errors_message(invalid), invalid)
     with transaction.atomic():
         instance, task = _locked_task(task_id)
         _require_reach(user, task)
         _require_open(task, instance)
         _require_worker(user, task)
-        if instance.state == InstanceState.INCIDENT:
-            raise Conflict(
-                f"the instance has an incident ({instance.incident_message}); retry it first"
-            )
-        hook = extensions.completion_hook(task.form_key)
-        if hook is not None:
-            # The procedure's own rules first; a refusal leaves nothing written.
-            data = _require_json_object(
-                hook(task=task, instance=instance, user=user, data=data), "data"
-            )
-        now = timezone.now()
-        runtime = runtime_for(instance.definition)
-        workflow = runtime.load(instance.serialized_state)
-        ids = IdSequence(instance.uuid, instance.task_id_counter)
-        audit = InstanceAuditLog(instance)
-        try:
-            step = runtime.complete_user_task(
-                workflow, task_id=task.task_id, data=data, ids=ids, now=now
-            )
-        except TaskNotReady:
-            raise Conflict(f"the task '{task.name}' is no longer waiting") from None
-        except EngineFailure as failure:
-            _record_incident(instance, task, failure, data=data, user=user, audit=audit, now=now)
-            incident = failure
+        invalid = task_form_errors(task.form_key or "", data)
+        if invalid:
+            # Kept as the draft, so nothing typed is lost; refused below, after the commit.
+            task.draft_data = data
+            task.save(update_fields=["draft_data"])
+            outcome = None
         else:
-            incident = None
-            _record_completion(
-                instance, task, workflow, step, ids, audit, data=data, user=user, now=now
-            )
-    if incident is not None:
+            outcome = _complete_locked(instance, task, data=data, user=user)
+    if invalid:
+        raise InvalidInput(form_errors_message(invalid), invalid)
+    if outcome is not None:
         # Raised after the commit: the incident and the entered data are kept, the task stays open.
-        where = incident.element or "the process"
-        raise IncidentRaised(f"the task was not completed: {where} failed: {incident.message}")
+        where = outcome.element or "the process"
+        raise IncidentRaised(f"the task was not completed: {where} failed: {outcome.message}")
     return task
+
+
+def _complete_locked(instance, task, *, data: dict, user) -> EngineFailure | None:
+    """Complete the locked task; the engine failure that became an incident, if any."""
+    if instance.state == InstanceState.INCIDENT:
+        raise Conflict(
+            f"the instance has an incident ({instance.incident_message}); retry it first"
+        )
+    hook = extensions.completion_hook(task.form_key)
+    if hook is not None:
+        # The procedure's own rules first; a refusal leaves nothing written.
+        data = _require_json_object(
+            hook(task=task, instance=instance, user=user, data=data), "data"
+        )
+    now = timezone.now()
+    runtime = runtime_for(instance.definition)
+    workflow = runtime.load(instance.serialized_state)
+    ids = IdSequence(instance.uuid, instance.task_id_counter)
+    audit = InstanceAuditLog(instance)
+    try:
+        step = runtime.complete_user_task(
+            workflow, task_id=task.task_id, data=data, ids=ids, now=now
+        )
+    except TaskNotReady:
+        raise Conflict(f"the task '{task.name}' is no longer waiting") from None
+    except EngineFailure as failure:
+        _record_incident(instance, task, failure, data=data, user=user, audit=audit, now=now)
+        return failure
+    _record_completion(instance, task, workflow, step, ids, audit, data=data, user=user, now=now)
+    return None
 
 
 def _record_completion(instance, task, workflow, step, ids, audit, *, data, user, now) -> None:
