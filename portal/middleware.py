@@ -35,12 +35,14 @@ class RefuseNulBytesMiddleware:
             "\x00" in value for values in request.GET.lists() for value in values[1]
         ):
             return _refusal(request)
-        if request.method == "POST" and request.content_type in (
+        form = request.method == "POST" and request.content_type in (
             "application/x-www-form-urlencoded",
             "multipart/form-data",
+        )
+        if form and any(
+            "\x00" in value for _key, values in request.POST.lists() for value in values
         ):
-            if any("\x00" in value for _key, values in request.POST.lists() for value in values):
-                return _refusal(request)
+            return _refusal(request)
         return self.get_response(request)
 
 
