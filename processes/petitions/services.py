@@ -128,6 +128,7 @@ def petition_register(
             "first_receiver": user.get_username(),
             "acceptance_due": petition.acceptance_due.isoformat(),
             "objection_due": objection_due.isoformat(),
+            **_repeat_warning(petition),
         },
     )
     petition.instance = instance
@@ -135,6 +136,18 @@ def petition_register(
     assign_perm(VIEW_PERMISSION, user, petition)
     _record(petition, actor=user, change="registered", channel=channel, unit=unit)
     return petition
+
+
+def _repeat_warning(petition: Petition) -> dict:
+    """A matter closed for good after re-review is not accepted again: say so on the case."""
+    if petition.repeat_of is None:
+        return {}
+    earlier = petition.repeat_of
+    return {
+        "repeat_of": earlier.number,
+        "warning": f"同一信访人同一事项已于{timezone.localtime(earlier.closed_at):%Y年%m月%d日}"
+        f"复核终结（{earlier.number}），依法不再受理。",
+    }
 
 
 def start_from_form(*, user, org_unit, business_key, variables: dict) -> ProcessInstance:

@@ -234,6 +234,9 @@ def test_review_and_re_review_then_a_repeat_petition_is_warned_and_linked(
 
     repeat = register(township_a)
     assert repeat.repeat_of == petition  # warned and linked: the matter was closed for good
+    variables = repeat.instance.variables
+    assert variables["repeat_of"] == petition.number
+    assert "依法不再受理" in variables["warning"]
 
 
 def test_without_a_review_request_the_window_lapses_and_the_case_closes(clock, township_a):
