@@ -31,3 +31,15 @@ urlpatterns = [
     path("ops/instances/", ops.instance_list, name="ops-instances"),
     path("ops/procedures/<str:key>/", ops.procedure_overlay, name="ops-procedure"),
 ]
+
+# Assistive-device fitting: applications, registration, settlement statements (its task pages
+# register themselves as task views).
+from .views import devices  # noqa: E402
+
+urlpatterns += [
+    path("devices/", devices.application_list, name="device-applications"),
+    path("devices/apply/", devices.apply, name="device-apply"),
+    path("devices/<int:pk>/", devices.application_page, name="device-application"),
+    path("devices/settlements/", devices.statement_list, name="device-statements"),
+    path("devices/settlements/<int:pk>.xlsx", devices.statement_file, name="device-statement"),
+]

@@ -4,6 +4,8 @@ Each procedure wires its service-task handlers, completion hooks and read rules 
 ``handlers.py``; this module calls them all.
 """
 
+from .devices import handlers as devices
 from .petitions import handlers as petitions
 
 petitions.register()
+devices.register()

@@ -21,6 +21,13 @@ def _national(year: int):
     return holidays.country_holidays(conf.get("HOLIDAY_COUNTRY"), years=[year])
 
 
+def preload() -> None:
+    """Import the country's holiday rules now, at start-up. On first use inside a diagram's
+    expression (``working_days``) the import would count against the sandbox's time limit, and
+    an import cut short there leaves the module broken for the whole process."""
+    holidays.country_holidays(conf.get("HOLIDAY_COUNTRY"))
+
+
 def _exceptions() -> dict[date, bool]:
     from .models import CalendarDay
 

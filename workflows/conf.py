@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
     "FORM_DIRS": [],
+    # Folders of DMN decision tables (*.dmn) that business rule tasks name by decision id.
+    "DMN_DIRS": [],
     "HANDLER_MODULES": [],
     "DEPLOYER_ROLE": "process_owner",
     "OPERATOR_ROLE": "process_owner",
@@ -41,3 +43,7 @@ def get(name: str) -> Any:
 
 def form_dirs() -> list[Path]:
     return [Path(p) for p in get("FORM_DIRS")]
+
+
+def dmn_dirs() -> list[Path]:
+    return [Path(p) for p in get("DMN_DIRS")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from .calendar import add_working_days as _add_working_days
-from .calendar import working_days_deadline
+from .calendar import preload, working_days_deadline
 from .engine import sandbox
 
 
@@ -29,3 +29,4 @@ def add_working_days(start, days: int) -> str:
 def install() -> None:
     sandbox.SAFE_BUILTINS["working_days"] = working_days
     sandbox.SAFE_BUILTINS["add_working_days"] = add_working_days
+    preload()

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "workflows",
     "processes",
     "processes.petitions",
+    "processes.devices",
     "registry",
     "portal",
 ]
@@ -142,6 +143,7 @@ WORKFLOWS = {
     "MAX_BPMN_BYTES": int(os.environ.get("FUZHU_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
     "FORM_DIRS": [BASE_DIR / "processes" / "forms"],
+    "DMN_DIRS": [BASE_DIR / "processes" / "dmn"],
     "PROCESS_DIRS": [BASE_DIR / "processes" / "bpmn"],
     # FUZHU_EXTRA_HANDLER_MODULES: more modules that register service handlers, comma-separated.
     "HANDLER_MODULES": [

@@ -26,7 +26,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser import event_parsers as camunda_events
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    CAMUNDA_MODEL_NS,
+    BusinessRuleTaskParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 
 from .events import FuzhuMessageEventDefinition
 from .specs import AssignedUserTask, Assignment, HandlerServiceTask
@@ -53,8 +58,8 @@ _DTD_REFUSED = (
 )
 
 
-def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
-    """Parse diagram bytes safely; raises DiagramError with a message a person can act on."""
+def _parse_untrusted(content: bytes, *, max_bytes: int) -> etree._Element:
+    """Parse uploaded XML safely (size, UTF-8, no DTD); DiagramError says what is wrong."""
     if len(content) > max_bytes:
         raise DiagramError(f"the file is {len(content):,} bytes; the limit is {max_bytes:,} bytes")
     if not content.strip():
@@ -83,6 +88,12 @@ def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise DiagramError(_DTD_REFUSED)  # not reached for UTF-8 (refused above); kept as a net
+    return root
+
+
+def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
+    """Parse diagram bytes safely; raises DiagramError with a message a person can act on."""
+    root = _parse_untrusted(content, max_bytes=max_bytes)
     if root.tag != f"{{{BPMN_NS}}}definitions":
         found = etree.QName(root).localname
         raise DiagramError(
@@ -91,6 +102,34 @@ def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
             line=root.sourceline,
         )
     return root
+
+
+# DMN 1.1 to 1.3, as the Camunda modeler and dmn-js write them.
+DMN_NAMESPACES = (
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+)
+
+
+def load_dmn_xml(content: bytes, *, max_bytes: int) -> etree._Element:
+    """Parse a DMN file (decision tables) as safely as a diagram."""
+    root = _parse_untrusted(content, max_bytes=max_bytes)
+    if etree.QName(root).localname != "definitions" or etree.QName(root).namespace not in (
+        DMN_NAMESPACES
+    ):
+        found = etree.QName(root).localname
+        raise DiagramError(
+            f"the file is not a DMN decision table: its root element is <{found}>, "
+            "not DMN <definitions>",
+            line=root.sourceline,
+        )
+    return root
+
+
+def decision_ids(root: etree._Element) -> list[str]:
+    """The ids of the decisions a DMN file holds (SpiffWorkflow runs one per file)."""
+    return [node.get("id", "") for node in root if etree.QName(node).localname == "decision"]
 
 
 def _camunda(node, name: str) -> str:
@@ -158,6 +197,15 @@ class HandlerServiceTaskParser(TaskParser):
         )
 
 
+class DecisionTaskParser(BusinessRuleTaskParser):
+    """A business rule task names its DMN decision by ``camunda:decisionRef``; one that names
+    none is reported by the deploy checks instead of failing the parser with a KeyError."""
+
+    @staticmethod
+    def get_decision_ref(node):
+        return _camunda(node, "decisionRef")
+
+
 class _MessagesAsVariables(camunda_events.CamundaEventDefinitionParser):
     def parse_timer_event(self, event):
         definition = super().parse_timer_event(event)
@@ -201,11 +249,20 @@ class FuzhuParser(CamundaParser):
         full_tag("intermediateCatchEvent"): (_CatchEventParser, IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
     }
 
-    def __init__(self, *args, async_topics=(), **kwargs):
+    def __init__(self, *args, async_topics=(), require_decisions=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.async_topics = frozenset(async_topics)
+        self.require_decisions = require_decisions
+
+    def get_engine(self, decision_ref, node):
+        # While checking, a missing decision table leaves the task without one; the host
+        # reports it (with the tables there are) and goes on checking the rest.
+        if decision_ref not in self.dmn_parsers and not self.require_decisions:
+            return None
+        return super().get_engine(decision_ref, node)
 
 
 @dataclass(frozen=True)
@@ -262,12 +319,14 @@ def parse_diagram(
     extra_roots: list | None = None,
     async_topics=(),
     require_called: bool = True,
+    decisions: dict | None = None,
 ) -> ParsedDiagram:
     """Build the specs of the file's one top-level executable process.
 
-    ``extra_roots`` are other deployed diagrams that call activities may refer to. With
-    ``require_called=False`` a called process that is missing leaves a None spec (validation uses
-    it to go on checking the rest, and reports the missing process itself).
+    ``extra_roots`` are other deployed diagrams that call activities may refer to; ``decisions``
+    the DMN files (name → parsed root) that business rule tasks may name. With
+    ``require_called=False`` a called process or decision that is missing leaves a None spec or
+    table (validation uses it to go on checking the rest, and reports what is missing itself).
     Raises ValidationException (SpiffWorkflow's) or DiagramError.
     """
     candidates = top_level_process_ids(root)
@@ -279,7 +338,9 @@ def parse_diagram(
             f"({', '.join(candidates)}); put one procedure per file"
         )
     key = candidates[0]
-    parser = FuzhuParser(async_topics=async_topics)
+    parser = FuzhuParser(async_topics=async_topics, require_decisions=require_called)
+    for name, dmn_root in (decisions or {}).items():
+        parser.add_dmn_xml(dmn_root, filename=name)
     parser.add_bpmn_xml(root, filename=f"{key}.bpmn")
     for extra in extra_roots or []:
         parser.add_bpmn_xml(extra)
@@ -300,6 +361,8 @@ __all__ = [
     "DiagramError",
     "ParsedDiagram",
     "ValidationException",
+    "decision_ids",
+    "load_dmn_xml",
     "load_xml",
     "parse_diagram",
     "top_level_process_ids",

@@ -18,6 +18,7 @@ import SpiffWorkflow.task as spiff_task_module
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
@@ -164,6 +165,7 @@ class DefinitionRuntime:
         self.parsed = parsed
         self.handler_runner = handler_runner
         self.time_limit = time_limit
+        _connect_loop_merges(parsed)
 
     def _script_engine(self) -> SandboxScriptEngine:
         engine = SandboxScriptEngine(self.time_limit)
@@ -291,6 +293,23 @@ class DefinitionRuntime:
         except Exception as exc:  # noqa: BLE001 - a failing handler becomes an incident, not a 500
             message = f"{type(exc).__name__}: {exc}"
             raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
+
+
+def _connect_loop_merges(parsed: ParsedDiagram) -> None:
+    """A loop or multi-instance task collects each finished child through a handler that
+    SpiffWorkflow connects to the child's spec only when it creates children, in that process.
+    An instance loaded elsewhere (a web worker after the job runner made the children, or the
+    same server after a restart) would never collect them and never finish: connect every
+    handler when the definition is parsed."""
+    for process_spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        if process_spec is None:
+            continue
+        for spec in process_spec.task_specs.values():
+            if not isinstance(spec, LoopTask):
+                continue
+            child = process_spec.task_specs.get(spec.task_spec)
+            if child is not None and not child.completed_event.is_connected(spec.merge_child):
+                child.completed_event.connect(spec.merge_child)
 
 
 def _external_event(workflow: BpmnWorkflow, kind: str, name: str, payload):

@@ -58,6 +58,9 @@ def next_cycle_start(expression: str, *, after: datetime) -> datetime | None:
         _, start, interval = TimerEventDefinition.parse_iso_recurring_interval(text)
         if interval.total_seconds() <= 0:
             raise ValueError(f"'{text}' repeats with no interval")
+        parts = text.split("/")
+        if len(parts) == 3 and parts[2].upper().startswith("P") and not parts[1].startswith("P"):
+            return _next_calendar_step(_as_written(parts[1], start), parts[2].upper(), after)
         moment = start
         while moment <= after:
             moment += interval
@@ -67,6 +70,28 @@ def next_cycle_start(expression: str, *, after: datetime) -> datetime | None:
         return after + TimerEventDefinition.get_timedelta_from_start(parsed, after)
     moment = TimerEventDefinition.get_datetime(text)
     return moment if moment > after else None
+
+
+def _as_written(text: str, parsed: datetime) -> datetime:
+    """The start in the offset it was written in (months are counted on that calendar)."""
+    try:
+        written = datetime.fromisoformat(text)
+    except ValueError:
+        return parsed
+    return written if written.tzinfo else parsed
+
+
+def _next_calendar_step(start: datetime, duration: str, after: datetime) -> datetime:
+    """``start`` plus n whole periods, the first after ``after``. Each step counts from the
+    start on the calendar, so ``P1M`` from 1 January stays on the 1st (SpiffWorkflow's own
+    interval is the first period's length: 31 days, then drifting)."""
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    steps, moment = 0, start
+    while moment <= after:
+        steps += 1
+        scaled = {unit: amount * steps for unit, amount in parsed.items()}
+        moment = start + TimerEventDefinition.get_timedelta_from_start(scaled, start)
+    return moment
 
 
 # What a modeler types as a literal: a cycle (R…/…), a duration (P…) or a date (2025-…).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -45,6 +45,15 @@ class ServiceTaskInfo:
     element: str
     line: int | None
     topic: str
+
+
+@dataclass(frozen=True)
+class DecisionTaskInfo:
+    """A business rule task and the DMN decision it names (``camunda:decisionRef``)."""
+
+    element: str
+    line: int | None
+    decision: str
 
 
 def _owner(node: etree._Element) -> etree._Element:
@@ -152,12 +161,18 @@ def _no_executable_process(root: etree._Element) -> EngineProblem:
     )
 
 
-def _parse(root: etree._Element, extra_roots) -> tuple[ParsedDiagram | None, EngineProblem | None]:
-    """Parse for checking: a called process that is missing does not stop the other checks."""
+def _parse(
+    root: etree._Element, extra_roots, decisions
+) -> tuple[ParsedDiagram | None, EngineProblem | None]:
+    """Parse for checking: a called process or decision table that is missing does not stop
+    the other checks."""
     if not top_level_process_ids(root):
         return None, _no_executable_process(root)
     try:
-        return parse_diagram(root, extra_roots=extra_roots, require_called=False), None
+        parsed = parse_diagram(
+            root, extra_roots=extra_roots, require_called=False, decisions=decisions
+        )
+        return parsed, None
     except DiagramError as exc:
         return None, EngineProblem(exc.message, exc.element, exc.line)
     except ValidationException as exc:
@@ -176,12 +191,17 @@ class EngineCheck:
     user_tasks: list[UserTaskInfo]
     service_tasks: list[ServiceTaskInfo]
     called_elements: list[str]
+    decision_tasks: list[DecisionTaskInfo] = field(default_factory=list)
 
 
-def check_diagram(root: etree._Element, *, extra_roots: list | None = None) -> EngineCheck:
-    """Parse the diagram and check its code; collect what the host must check further."""
+def check_diagram(
+    root: etree._Element, *, extra_roots: list | None = None, decisions: dict | None = None
+) -> EngineCheck:
+    """Parse the diagram and check its code; collect what the host must check further.
+
+    ``decisions``: the DMN files (name → parsed root) its business rule tasks may name."""
     problems = [p for p in (_encoding_problem(root),) if p] + check_code(root)
-    parsed, problem = _parse(root, extra_roots)
+    parsed, problem = _parse(root, extra_roots, decisions)
     if problem is not None:
         problems.append(problem)
     user_tasks: list[UserTaskInfo] = []
@@ -206,7 +226,15 @@ def check_diagram(root: etree._Element, *, extra_roots: list | None = None) -> E
     called = sorted(
         {c.get("calledElement") for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
     )
-    return EngineCheck(parsed, problems, user_tasks, service_tasks, [c for c in called if c])
+    decision_tasks = [
+        DecisionTaskInfo(
+            node.get("id", ""), node.sourceline, node.get(f"{{{CAMUNDA}}}decisionRef", "")
+        )
+        for node in root.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP)
+    ]
+    return EngineCheck(
+        parsed, problems, user_tasks, service_tasks, [c for c in called if c], decision_tasks
+    )
 
 
 def missing_called_elements(root: etree._Element) -> list[str]:
@@ -214,3 +242,70 @@ def missing_called_elements(root: etree._Element) -> list[str]:
     here = {p.get("id") for p in root.xpath("./bpmn:process", namespaces=NSMAP)}
     called = {c.get("calledElement") for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
     return sorted(c for c in called if c and c not in here)
+
+
+def check_decision_code(root: etree._Element, *, name: str) -> list[EngineProblem]:
+    """Every expression of a DMN file's decision tables, checked against the sandbox the way
+    SpiffWorkflow's DMN engine will run it: input expressions, input entries (a value, or a
+    test such as ``<= 100`` or ``1 < ? < 5`` on the input), output entries."""
+    problems: list[EngineProblem] = []
+
+    def text_of(node) -> str:
+        found = [c for c in node if etree.QName(c).localname == "text"]
+        return (found[0].text or "").strip() if found else ""
+
+    for table in root.iter():
+        if not isinstance(table.tag, str) or etree.QName(table).localname != "decisionTable":
+            continue
+        inputs = []
+        for node in table:
+            kind = etree.QName(node).localname if isinstance(node.tag, str) else ""
+            if kind == "input":
+                expressions = [c for c in node if etree.QName(c).localname == "inputExpression"]
+                code = text_of(expressions[0]) if expressions else ""
+                inputs.append(code)
+                problems.append(_decision_problem(node, code, name, "input expression"))
+            elif kind == "rule":
+                problems.extend(_rule_problems(node, inputs, name, text_of))
+    return [p for p in problems if p is not None]
+
+
+def _rule_problems(rule, inputs: list[str], name: str, text_of) -> list[EngineProblem | None]:
+    problems: list[EngineProblem | None] = []
+    entries = [c for c in rule if isinstance(c.tag, str)]
+    input_entries = [c for c in entries if etree.QName(c).localname == "inputEntry"]
+    for index, entry in enumerate(input_entries):
+        test = text_of(entry)
+        if not test or test == "-" or index >= len(inputs):
+            continue
+        problems.append(
+            _decision_problem(entry, _unary_test(inputs[index], test), name, "input entry")
+        )
+    for entry in (c for c in entries if etree.QName(c).localname == "outputEntry"):
+        output = text_of(entry)
+        if output:
+            problems.append(_decision_problem(entry, output, name, "output entry"))
+    return problems
+
+
+def _unary_test(input_code: str, test: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for an input entry."""
+    if "?" in test:
+        return test.replace("?", "(dmn_input)")
+    try:
+        ast.parse(test, mode="eval")
+    except SyntaxError:
+        return f"({input_code}) {test}"
+    return f"({input_code}) == ({test})"
+
+
+def _decision_problem(node, code: str, name: str, kind: str) -> EngineProblem | None:
+    """A problem in a DMN file: named by the file, its decision-table element and its line
+    there (the diagram's line numbers do not apply)."""
+    element = _owner(node).get("id", "")
+    if not code:
+        return EngineProblem(f"{name}, line {node.sourceline}: the {kind} is empty", element)
+    problem = _code_problem(node, code, kind)
+    if problem is None:
+        return None
+    return EngineProblem(f"{name}, line {problem.line}: {problem.message}", element)

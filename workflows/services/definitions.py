@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Max
 
 from .. import conf, extensions
-from ..engine.parser import NSMAP, DiagramError, load_xml
+from ..engine.parser import NSMAP, DiagramError, decision_ids, load_dmn_xml, load_xml
 from ..engine.runtime import DefinitionRuntime
 from ..engine.validation import (
     EngineCheck,
     UserTaskInfo,
+    check_decision_code,
     check_diagram,
     expression_inside,
     missing_called_elements,
@@ -105,6 +108,72 @@ def _host_problems(check: EngineCheck) -> list[Problem]:
     return problems
 
 
+@dataclass
+class DecisionFiles:
+    """The DMN decision tables of ``DMN_DIRS`` (one decision per file, as SpiffWorkflow runs)."""
+
+    roots: dict = dataclasses.field(default_factory=dict)  # file name → parsed root
+    by_decision: dict[str, str] = dataclasses.field(default_factory=dict)  # decision id → file name
+    digests: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # decision id → sha256 of its file
+    unusable: dict[str, str] = dataclasses.field(default_factory=dict)  # file name → why not
+
+
+def decision_files() -> DecisionFiles:
+    """Read the decision tables; a file that cannot be used is listed with the reason."""
+    files = DecisionFiles()
+    for directory in conf.dmn_dirs():
+        for path in sorted(Path(directory).glob("*.dmn")):
+            content = path.read_bytes()
+            try:
+                root = load_dmn_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
+            except DiagramError as exc:
+                files.unusable[path.name] = exc.message
+                continue
+            ids = decision_ids(root)
+            if len(ids) != 1:
+                files.unusable[path.name] = f"it holds {len(ids)} decisions; put one per file"
+            elif ids[0] in files.by_decision:
+                files.unusable[path.name] = (
+                    f"decision '{ids[0]}' is also in {files.by_decision[ids[0]]}"
+                )
+            else:
+                files.roots[path.name] = root
+                files.by_decision[ids[0]] = path.name
+                files.digests[ids[0]] = hashlib.sha256(content).hexdigest()
+    return files
+
+
+def _decision_problems(check: EngineCheck, files: DecisionFiles) -> list[Problem]:
+    """Each business rule task names a decision table that exists and runs in the sandbox."""
+    known = ", ".join(sorted(files.by_decision)) or "none"
+    broken = "".join(f"; {name} cannot be used: {why}" for name, why in files.unusable.items())
+    problems, checked = [], set()
+    for task in check.decision_tasks:
+        name = files.by_decision.get(task.decision)
+        if name is None:
+            what = (
+                f"names decision '{task.decision}', which is not a decision table"
+                if task.decision
+                else "names no decision: set its decision reference (camunda:decisionRef)"
+            )
+            problems.append(
+                Problem(
+                    f"this business rule task {what} (decision tables: {known}{broken})",
+                    task.element,
+                    task.line,
+                )
+            )
+        elif name not in checked:
+            checked.add(name)
+            problems += [
+                Problem(f"decision table {p.message} ({p.element})", task.element, task.line)
+                for p in check_decision_code(files.roots[name], name=name)
+            ]
+    return problems
+
+
 def _start_role_problems(root) -> list[Problem]:
     """The ``start_roles`` property must name roles (see services/starting.py)."""
     problems = []
@@ -181,9 +250,13 @@ def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Proble
     except DiagramError as exc:
         return None, [Problem(exc.message, exc.element, exc.line)], []
     dependencies, problems = _dependencies(root)
-    check = check_diagram(root, extra_roots=[_stored_root(d) for d in dependencies])
+    decisions = decision_files()
+    check = check_diagram(
+        root, extra_roots=[_stored_root(d) for d in dependencies], decisions=decisions.roots
+    )
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
     problems += _host_problems(check) + _record_problems(check) + _start_role_problems(root)
+    problems += _decision_problems(check, decisions)
     # Listed top to bottom, as the file reads; problems of the whole file first.
     unique = sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
     return check, unique, dependencies
@@ -222,16 +295,19 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
             deployed_by=user,
             dependencies=[d.pk for d in dependencies],
         )
-        audit_append_system(
-            actor=user,
-            kind=AuditKind.DEFINITION_DEPLOYED,
-            payload={
-                "key": definition.key,
-                "version": version,
-                "sha256": digest,
-                "name": definition.name,
-            },
-        )
+        payload = {
+            "key": definition.key,
+            "version": version,
+            "sha256": digest,
+            "name": definition.name,
+        }
+        if check.decision_tasks:
+            # Decision tables are read from DMN_DIRS (like forms); record which ones were there.
+            digests = decision_files().digests
+            payload["decisions"] = {
+                t.decision: digests.get(t.decision, "") for t in check.decision_tasks
+            }
+        audit_append_system(actor=user, kind=AuditKind.DEFINITION_DEPLOYED, payload=payload)
         _schedule_automatic_starts(definition)
         definition_grant_start(definition)
     return Deployment(definition, created=True)
@@ -265,7 +341,12 @@ def _runtime(definition_id: int, sha256: str) -> DefinitionRuntime:
         for d in ProcessDefinition.objects.filter(pk__in=definition.dependencies)
     ]
     return DefinitionRuntime(
-        parse_diagram(root, extra_roots=extra, async_topics=extensions.async_topics()),
+        parse_diagram(
+            root,
+            extra_roots=extra,
+            async_topics=extensions.async_topics(),
+            decisions=decision_files().roots,
+        ),
         handler_runner=run_handler,
         time_limit=conf.get("SCRIPT_TIME_LIMIT_SECONDS"),
     )

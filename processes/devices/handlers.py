@@ -1,0 +1,40 @@
+"""Wiring the assistive-device procedure into the host: its completion hooks per form key,
+service-task handlers, the start service and the read guard."""
+
+from __future__ import annotations
+
+from workflows import extensions
+
+from .selectors import can_read_device_instance, visible_device_instances
+from .services import applications, approval, assessment, fitting, procurement, settlement
+from .services.common import PROCESS_KEY
+
+COMPLETION_HOOKS = {
+    "device_check": applications.on_check,
+    "device_supplement": applications.on_supplement,
+    "device_assign_assessment": assessment.on_assign_assessment,
+    "device_assessment": assessment.on_assessment,
+    "device_approval": approval.on_approval,
+    "device_procurement": procurement.on_procurement,
+    "device_fitting": fitting.on_fitting,
+    "device_acceptance": fitting.on_acceptance,
+    "device_follow_up": fitting.on_follow_up,
+}
+
+
+def register() -> None:
+    for form_key, hook in COMPLETION_HOOKS.items():
+        extensions.register_completion_hook(form_key, hook)
+    extensions.service_handler("devices_record_subsidy", label="辅具适配：记录补贴核定结果")(
+        approval.record_subsidy
+    )
+    extensions.service_handler(
+        "devices_monthly_settlement",
+        label="辅具适配：按月结算（生成结算单）",
+        asynchronous=True,
+        backoff_seconds=300,
+    )(settlement.run_monthly_settlement)
+    extensions.register_start_service(PROCESS_KEY, applications.start_from_form)
+    extensions.register_read_guard(
+        PROCESS_KEY, can_read_device_instance, visible=visible_device_instances
+    )

@@ -1,0 +1,1 @@
+"""The assistive-device procedure's services, a module per stage."""
