@@ -32,6 +32,18 @@ urlpatterns = [
     path("ops/procedures/<str:key>/", ops.procedure_overlay, name="ops-procedure"),
 ]
 
+# The medication subsidy's cycle pages (its task pages register themselves as task views).
+from .views import medication  # noqa: E402
+
+urlpatterns += [
+    path("medication/", medication.cycle_list, name="medication-cycles"),
+    path("medication/<int:pk>/", medication.cycle_page, name="medication-cycle"),
+    path("medication/<int:pk>/report.xlsx", medication.report_download, name="medication-report"),
+    path("medication/<int:pk>/entries/", medication.entry_list, name="medication-entries"),
+    path("medication/entries/<int:pk>/", medication.entry_page, name="medication-entry"),
+    path("medication/batches/<int:pk>/<str:fmt>/", medication.batch_file, name="medication-batch"),
+]
+
 # Assistive-device fitting: applications, registration, settlement statements (its task pages
 # register themselves as task views).
 from .views import devices  # noqa: E402

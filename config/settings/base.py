@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "processes",
     "processes.petitions",
     "processes.devices",
+    "processes.medication",
     "registry",
     "portal",
 ]

@@ -1,0 +1,1 @@
+"""The medication subsidy's writes, a module per stage of the year."""
