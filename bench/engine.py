@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -450,6 +451,7 @@ def measure(backend: str, instances: int, finished: int) -> dict:
 
 
 def child(args) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # on a kill, still drop the database
     with tempfile.TemporaryDirectory(prefix="fuzhu-bench-") as workdir:
         try:
             use_database(args.backend, Path(workdir))

@@ -17,7 +17,10 @@ from datetime import datetime
 import SpiffWorkflow.task as spiff_task_module
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -117,9 +120,11 @@ class _StateConverter(BpmnWorkflowConverter):
     """
 
     def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        del dct["spec"]
-        del dct["subprocess_specs"]
+        # The base WorkflowConverter, not BpmnWorkflowConverter: converting every spec only
+        # to drop it again costs as much as the rest of the dump.
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
@@ -203,11 +208,18 @@ class DefinitionRuntime:
     def dump(workflow: BpmnWorkflow) -> str:
         return SERIALIZER.serialize_json(workflow)
 
-    def _act(self, workflow, ids: IdSequence, now: datetime, action, element: str) -> StepResult:
+    def _act(
+        self, workflow, ids: IdSequence, now: datetime, action, element: str, done=None
+    ) -> StepResult:
+        """Run ``action`` and the engine; ``done`` is the task the action itself finished (it
+        left by completion, not cancellation, so it is not reported as removed)."""
         before = snapshot(workflow)
         with task_ids(ids), engine_clock(now):
             self._guard(lambda: action(before), element)
             self._guard(workflow.do_engine_steps, "")
+            if done is not None:
+                before.user_tasks.pop(done, None)
+                before.service_tasks.pop(done, None)
             return _diff(before, snapshot(workflow), workflow)
 
     def complete_user_task(
@@ -226,7 +238,7 @@ class DefinitionRuntime:
             task.data.update(data)
             task.run()
 
-        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id))
+        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id), done=task_id)
 
     def complete_service_task(
         self,
@@ -244,7 +256,7 @@ class DefinitionRuntime:
             task.internal_data["job_result"] = result or {}
             task.run()
 
-        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id))
+        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id), done=task_id)
 
     def fire_timers(self, workflow: BpmnWorkflow, *, ids: IdSequence, now: datetime) -> StepResult:
         return self._act(workflow, ids, now, lambda before: workflow.refresh_timers(), "")

@@ -49,8 +49,9 @@ def lock_instance(instance_id: int) -> ProcessInstance:
     """The instance row, locked for this transaction (a second writer waits, then re-reads)."""
     try:
         return (
-            ProcessInstance.objects.select_for_update()
+            ProcessInstance.objects.select_for_update(of=("self",))
             .select_related("definition")
+            .defer("definition__bpmn_xml")
             .get(pk=instance_id)
         )
     except ProcessInstance.DoesNotExist:

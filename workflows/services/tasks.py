@@ -23,6 +23,7 @@ def _locked_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
         instance = (
             ProcessInstance.objects.select_for_update(of=("self",))
             .select_related("definition")
+            .defer("definition__bpmn_xml")
             .get(human_tasks__pk=task_id)
         )
     except ProcessInstance.DoesNotExist:
