@@ -16,9 +16,9 @@ from guardian.shortcuts import assign_perm
 
 from workflows import calendar
 from workflows.exceptions import Conflict, InvalidInput, NotAllowed
-from workflows.models import AuditKind, HumanTask, ProcessInstance
+from workflows.models import HumanTask, ProcessInstance
 from workflows.scopes import resolver
-from workflows.services.audit import audit_append
+from workflows.services.audit import audit_record_change
 from workflows.services.instances import instance_start
 from workflows.services.messages import message_send
 
@@ -35,11 +35,10 @@ def _stream(petition: Petition) -> str:
 
 
 def _record(petition: Petition, *, actor, change: str, **details) -> None:
-    audit_append(
+    audit_record_change(
         stream=_stream(petition),
         actor=actor,
-        kind=AuditKind.RECORD_CHANGED,
-        element_id=change,
+        change=change,
         payload={"petition": petition.number, "state": petition.state, **details},
     )
 

@@ -15,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import AuditEvent, AuditHead, AuditVerification, ProcessInstance
+from ..models import AuditEvent, AuditHead, AuditKind, AuditVerification, ProcessInstance
 
 SYSTEM_STREAM = "system"
 
@@ -170,6 +170,18 @@ def audit_append(
     head.sequence, head.head = event.sequence, event.hash
     head.save(update_fields=["sequence", "head"])
     return event
+
+
+def audit_record_change(*, stream: str, actor, change: str, payload: dict) -> AuditEvent:
+    """A procedure's domain record changed (a petition, an application, a subsidy cycle): one
+    event on that record's own chain, e.g. ``petition:12``; ``change`` names what happened."""
+    return audit_append(
+        stream=stream,
+        actor=actor,
+        kind=AuditKind.RECORD_CHANGED,
+        element_id=change,
+        payload=payload,
+    )
 
 
 def audit_append_system(*, actor, kind: str, payload: dict) -> AuditEvent:

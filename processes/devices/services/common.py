@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from workflows import calendar
 from workflows.exceptions import Conflict, InvalidInput, NotFound
-from workflows.models import AuditKind, ProcessInstance
-from workflows.services.audit import audit_append
+from workflows.models import ProcessInstance
+from workflows.services.audit import audit_record_change
 
 from .. import conf
 from ..models import DeviceApplication
@@ -43,11 +43,10 @@ def stream(application: DeviceApplication | int) -> str:
 
 def record(application: DeviceApplication, *, actor, change: str, **details) -> None:
     """One event on the application's own hash chain: who, what, and the state it is now in."""
-    audit_append(
+    audit_record_change(
         stream=stream(application),
         actor=actor,
-        kind=AuditKind.RECORD_CHANGED,
-        element_id=change,
+        change=change,
         payload={"application": application.number, "state": application.state, **details},
     )
 

@@ -9,9 +9,8 @@ from django.utils.translation import gettext as _
 
 from registry.models import OrgUnit
 from workflows.exceptions import Conflict, InvalidInput, NotAllowed, NotFound
-from workflows.models import AuditKind
 from workflows.services.access import user_has_role
-from workflows.services.audit import audit_append
+from workflows.services.audit import audit_record_change
 
 from .. import conf
 from ..models import MedicationCycle
@@ -25,11 +24,10 @@ def stream(cycle: MedicationCycle | int) -> str:
 
 def record(cycle: MedicationCycle, *, actor, change: str, **details) -> None:
     """One event on the cycle's own hash chain: who (actor), what (change), why (details)."""
-    audit_append(
+    audit_record_change(
         stream=stream(cycle),
         actor=actor,
-        kind=AuditKind.RECORD_CHANGED,
-        element_id=change,
+        change=change,
         payload={"cycle": cycle.pk, "year": cycle.year, **details},
     )
 
