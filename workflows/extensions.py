@@ -132,3 +132,39 @@ def form_exists(form_key: str) -> bool:
 def load_extension_modules() -> None:
     for module in conf.get("HANDLER_MODULES"):
         importlib.import_module(module)
+
+
+@dataclass(frozen=True)
+class RecordEvent:
+    """An event from outside the case's own chain, shown in its history (a registry view of a
+    full ID number, say): when, who, what, and the chain and position it is kept at."""
+
+    at: object  # datetime
+    actor: str
+    kind: str
+    label: str
+    source: str  # "registry", …
+    sequence: int
+    payload: dict
+
+
+@dataclass(frozen=True)
+class CaseRecords:
+    """Where a case's domain history is kept: its records' audit streams (``petition:12``) and
+    events of other chains that concern it."""
+
+    streams: tuple[str, ...] = ()
+    events: tuple[RecordEvent, ...] = ()
+
+
+_case_records: dict[str, Callable] = {}
+
+
+def register_case_records(process_key: str, finder: Callable) -> None:
+    """``finder(instance) -> CaseRecords``: the domain history an auditor sees with the case."""
+    _case_records[process_key] = finder
+
+
+def case_records(instance) -> CaseRecords:
+    finder = _case_records.get(instance.definition.key)
+    return finder(instance) if finder else CaseRecords()

@@ -3,12 +3,14 @@
 from celery import shared_task
 
 from . import conf
+from .audit_origin import audit_origin
 from .services import audit, deadlines, jobs, notifications, timers
 
 
 @shared_task(name="workflows.run_job", acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: int) -> str:
-    return jobs.job_run(job_id=job_id)
+    with audit_origin("job"):
+        return jobs.job_run(job_id=job_id)
 
 
 @shared_task(name="workflows.verify_audit_chains")
@@ -21,12 +23,13 @@ def verify_audit_chains() -> dict:
 @shared_task(name="workflows.sweep")
 def sweep() -> dict:
     """The periodic safety net: due timers, jobs nobody ran, deadlines, the outbox."""
-    fired = timers.timers_fire_due()
-    pending = jobs.jobs_sweep(grace_seconds=conf.get("SWEEP_INTERVAL_SECONDS"))
-    for job_id in pending:
-        run_job.delay(job_id)
-    reminded, escalated = deadlines.deadlines_sweep()
-    sent = notifications.notifications_send_pending()
+    with audit_origin("job"):
+        fired = timers.timers_fire_due()
+        pending = jobs.jobs_sweep(grace_seconds=conf.get("SWEEP_INTERVAL_SECONDS"))
+        for job_id in pending:
+            run_job.delay(job_id)
+        reminded, escalated = deadlines.deadlines_sweep()
+        sent = notifications.notifications_send_pending()
     return {
         "timers": fired,
         "jobs": len(pending),

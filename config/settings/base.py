@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.RefuseNulBytesMiddleware",
+    "workflows.audit_origin.AuditOriginMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -223,3 +224,5 @@ PORTAL = {
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.context_processors.nav")
 MIDDLEWARE += ["portal.middleware.ChosenLanguageMiddleware"]  # zh-Hans unless the user chose
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+# Reverse proxies whose X-Forwarded-For names the client (the audit log records its address).
+TRUSTED_PROXIES = [p for p in os.environ.get("FUZHU_TRUSTED_PROXIES", "").split(",") if p]

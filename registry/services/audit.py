@@ -14,6 +14,7 @@ from datetime import UTC
 from django.db import transaction
 from django.utils import timezone
 
+from workflows.audit_origin import with_origin
 from workflows.services.audit import normalise_payload
 
 from ..models import RegistryEvent, RegistryEventHead
@@ -53,7 +54,7 @@ def registry_event_append(
     """Append one event; the head row lock makes concurrent writers queue, never fork."""
     head, _ = RegistryEventHead.objects.select_for_update().get_or_create(pk=HEAD_ID)
     created_at = timezone.now().astimezone(UTC)
-    payload = normalise_payload(payload or {})
+    payload = normalise_payload(with_origin(payload or {}))
     actor_name = _actor_name(actor)
     sequence = head.sequence + 1
     event = RegistryEvent.objects.create(

@@ -15,6 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from ..audit_origin import with_origin
 from ..models import AuditEvent, AuditHead, AuditKind, AuditVerification, ProcessInstance
 
 SYSTEM_STREAM = "system"
@@ -76,8 +77,8 @@ def build_event(
     at: datetime | None = None,
 ) -> AuditEvent:
     created_at = (at or timezone.now()).astimezone(UTC)
-    # The database keeps microseconds; so does the hash.
-    payload = normalise_payload(payload or {})
+    # The database keeps microseconds; so does the hash. The origin is hashed with the rest.
+    payload = normalise_payload(with_origin(payload or {}))
     actor_name = _actor_name(actor)
     digest = event_hash(
         stream=stream,

@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from workflows import conf
+from workflows.audit_origin import audit_origin
 from workflows.services import audit, deadlines, jobs, notifications, timers
 
 
@@ -20,7 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args, once=False, interval=None, **options):
         interval = interval or min(5.0, conf.get("SWEEP_INTERVAL_SECONDS"))
         while True:
-            summary = self.sweep()
+            with audit_origin("job"):
+                summary = self.sweep()
             if any(summary.values()):
                 self.stdout.write(", ".join(f"{k} {v}" for k, v in summary.items()))
             if once:
