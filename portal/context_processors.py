@@ -3,7 +3,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from workflows import conf
-from workflows.services.access import user_has_role
+from workflows.services.access import reads_everything, user_has_role
 
 
 def nav(request):
@@ -13,5 +13,10 @@ def nav(request):
             lambda: bool(
                 user and user.is_authenticated and user_has_role(user, conf.get("OPERATOR_ROLE"))
             )
-        )
+        ),
+        # Auditors (and whoever reads every case) get the audit search in the menu; anyone may
+        # open the replay of a case they can read.
+        "nav_is_auditor": SimpleLazyObject(
+            lambda: bool(user and user.is_authenticated and reads_everything(user))
+        ),
     }

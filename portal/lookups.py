@@ -144,4 +144,8 @@ def data_labels(definition: ProcessDefinition) -> dict[str, str]:
         schema = form_schema(form_name(key))
         for field in form_fields(schema or {}):
             labels.setdefault(field["_path"], field.get("label") or field.get("dateLabel") or "")
+    from workflows.extensions import variable_labels
+
+    for name, label in variable_labels(definition.key).items():
+        labels.setdefault(name, label)
     return {k: v for k, v in labels.items() if v}

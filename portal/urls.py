@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, cases, inbox, ops, petitions, start, tasks
+from .views import audit, auth, cases, inbox, ops, petitions, start, tasks
 
 app_name = "portal"
 
@@ -27,6 +27,10 @@ urlpatterns = [
         petitions.petition_request,
         name="petition-request",
     ),
+    path("audit/", audit.audit_search, name="audit"),
+    path("audit/cases/<int:pk>/", audit.case_replay, name="audit-case"),
+    path("audit/cases/<int:pk>/history.json", audit.case_history_json, name="audit-case-json"),
+    path("audit/cases/<int:pk>/history.pdf", audit.case_history_pdf, name="audit-case-pdf"),
     path("ops/", ops.overview, name="ops"),
     path("ops/instances/", ops.instance_list, name="ops-instances"),
     path("ops/procedures/<str:key>/", ops.procedure_overlay, name="ops-procedure"),

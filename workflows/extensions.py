@@ -168,3 +168,29 @@ def register_case_records(process_key: str, finder: Callable) -> None:
 def case_records(instance) -> CaseRecords:
     finder = _case_records.get(instance.definition.key)
     return finder(instance) if finder else CaseRecords()
+
+
+_variable_labels: dict[str, dict[str, str]] = {}
+
+
+def register_variable_labels(process_key: str, labels: dict[str, str]) -> None:
+    """Names for variables no form field names (deadlines and people the services compute),
+    shown wherever a case's data is (case page, history, exports)."""
+    _variable_labels.setdefault(process_key, {}).update(labels)
+
+
+def variable_labels(process_key: str) -> dict[str, str]:
+    return _variable_labels.get(process_key, {})
+
+
+_person_searches: dict[str, Callable] = {}
+
+
+def register_person_search(process_key: str, search: Callable) -> None:
+    """``search(text) -> queryset of instance ids`` whose records concern a person matching
+    ``text`` (name or ID number): the auditors' search by person reaches into the records."""
+    _person_searches[process_key] = search
+
+
+def person_searches() -> list[Callable]:
+    return list(_person_searches.values())

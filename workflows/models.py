@@ -529,6 +529,9 @@ class AuditVerification(models.Model):
     events_checked = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(default=0)
     breaks = models.JSONField(default=list, blank=True)
+    instances_replayed = models.PositiveIntegerField(default=0)
+    # [{"instance", "sequence", "message"}]: cases whose re-execution differs from their state.
+    replay_mismatches = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("audit verification")
@@ -536,8 +539,8 @@ class AuditVerification(models.Model):
         ordering = ["-ran_at"]
 
     def __str__(self) -> str:
-        return f"{self.ran_at:%Y-%m-%d %H:%M} {'OK' if not self.breaks else 'BROKEN'}"
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'OK' if self.intact else 'BROKEN'}"
 
     @property
     def intact(self) -> bool:
-        return not self.breaks
+        return not self.breaks and not self.replay_mismatches

@@ -7,6 +7,7 @@ await esbuild.build({
     form: "portal/assets/form.js",
     diagram: "portal/assets/diagram.js",
     portal: "portal/assets/portal.js",
+    replay: "portal/assets/replay.js",
   },
   bundle: true,
   minify: true,

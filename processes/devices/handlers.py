@@ -7,7 +7,7 @@ from workflows import extensions
 
 from .selectors import can_read_device_instance, visible_device_instances
 from .services import applications, approval, assessment, fitting, procurement, settlement
-from .services.common import PROCESS_KEY
+from .services.common import PROCESS_KEY, stream
 
 COMPLETION_HOOKS = {
     "device_check": applications.on_check,
@@ -35,6 +35,37 @@ def register() -> None:
         backoff_seconds=300,
     )(settlement.run_monthly_settlement)
     extensions.register_start_service(PROCESS_KEY, applications.start_from_form)
+    extensions.register_case_records(PROCESS_KEY, device_case_records)
+    extensions.register_person_search(PROCESS_KEY, applications_about_person)
     extensions.register_read_guard(
         PROCESS_KEY, can_read_device_instance, visible=visible_device_instances
     )
+
+
+def device_case_records(instance) -> extensions.CaseRecords:
+    """The application's own chain, and what the registry recorded about its person meanwhile
+    (who looked at the full ID or bank-card number, who changed them)."""
+    from registry.selectors.history import registry_events_about
+
+    from .models import DeviceApplication
+
+    application = (
+        DeviceApplication.objects.filter(instance=instance).only("pk", "person_id").first()
+    )
+    if application is None:
+        return extensions.CaseRecords()
+    return extensions.CaseRecords(
+        streams=(stream(application),),
+        events=registry_events_about(
+            f"person:{application.person_id}", since=instance.created_at, until=instance.ended_at
+        ),
+    )
+
+
+def applications_about_person(text: str):
+    from django.db.models import Q
+
+    from .models import DeviceApplication
+
+    match = Q(person__name__icontains=text) | Q(person__citizen_id=text.strip().upper())
+    return DeviceApplication.objects.filter(match, instance__isnull=False).values("instance_id")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from workflows import extensions
 
 from .services import comparison, cycles, payout, report, review, survey
-from .services.common import PROCESS_KEY
+from .services.common import PROCESS_KEY, stream
 
 # Form keys rendered by the portal's own screens (portal/views/medication.py), not .form files.
 TASK_VIEWS = {
@@ -63,4 +63,27 @@ def register() -> None:
         extensions.register_task_view(form_key, label)
     for form_key, hook in COMPLETION_HOOKS.items():
         extensions.register_completion_hook(form_key, hook)
+    extensions.register_case_records(PROCESS_KEY, medication_case_records)
+    extensions.register_person_search(PROCESS_KEY, cycles_listing_person)
     extensions.register_start_service(PROCESS_KEY, cycles.start_from_form)
+
+
+def medication_case_records(instance) -> extensions.CaseRecords:
+    """The cycle's own chain: each stage's decisions, the lists' transitions, the payouts."""
+    from .models import MedicationCycle
+
+    cycles = MedicationCycle.objects.filter(instance=instance)
+    cycle_id = cycles.values_list("pk", flat=True).first()
+    return extensions.CaseRecords(streams=(stream(cycle_id),) if cycle_id else ())
+
+
+def cycles_listing_person(text: str):
+    """The cycles whose lists hold a person matching ``text`` (name or ID number)."""
+    from django.db.models import Q
+
+    from .models import MedicationEntry
+
+    match = Q(person__name__icontains=text) | Q(person__citizen_id=text.strip().upper())
+    return MedicationEntry.objects.filter(match, cycle__instance__isnull=False).values(
+        "cycle__instance_id"
+    )

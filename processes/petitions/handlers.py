@@ -24,6 +24,21 @@ COMPLETION_HOOKS = {
 }
 
 
+# The variables the services compute (no form names them): the first receiver and the
+# statutory deadlines, as the auditors' history and the case page show them.
+VARIABLE_LABELS = {
+    "number": "信访件编号",
+    "first_receiver": "首接人",
+    "acceptance_due": "受理期限",
+    "objection_due": "告知期限",
+    "reply_due": "答复期限",
+    "review_window_end": "复查申请期限",
+    "review_answer_due": "复查答复期限",
+    "re_review_window_end": "复核申请期限",
+    "re_review_answer_due": "复核答复期限",
+}
+
+
 def _state_conflicts_refused(hook):
     """A step that does not fit the petition's state (e.g. completed twice through the API)
     is a 409, not a crash."""
@@ -45,3 +60,23 @@ def register() -> None:
         services.PROCESS_KEY, can_read_petition_instance, visible=visible_petition_instances
     )
     extensions.register_start_service(services.PROCESS_KEY, services.start_from_form)
+    extensions.register_case_records(services.PROCESS_KEY, petition_case_records)
+    extensions.register_variable_labels(services.PROCESS_KEY, VARIABLE_LABELS)
+    extensions.register_person_search(services.PROCESS_KEY, petitions_about_person)
+
+
+def petition_case_records(instance) -> extensions.CaseRecords:
+    """The petition's own chain: its registration, decisions, transfers, extensions, replies."""
+    from .models import Petition
+
+    petition_id = Petition.objects.filter(instance=instance).values_list("pk", flat=True).first()
+    return extensions.CaseRecords(streams=(f"petition:{petition_id}",) if petition_id else ())
+
+
+def petitions_about_person(text: str):
+    from django.db.models import Q
+
+    from .models import Petition
+
+    match = Q(petitioner_name__icontains=text) | Q(petitioner_id_number=text.strip().upper())
+    return Petition.objects.filter(match, instance__isnull=False).values("instance_id")

@@ -17,12 +17,20 @@ from datetime import datetime
 from SpiffWorkflow.util.task import TaskState
 
 from .. import extensions
-from ..engine.runtime import EngineFailure, IdSequence, NotWaiting, TaskNotReady, state_digest
+from ..engine.runtime import (
+    EngineFailure,
+    IdSequence,
+    NotWaiting,
+    TaskNotReady,
+    state_digest,
+    task_states,
+)
 from ..engine.runtime import workflow_data as engine_data
 from ..engine.specs import HandlerServiceTask
 from ..models import AuditEvent, AuditKind, HumanTask, ProcessInstance
+from ..services.audit import ChainBreak, audit_verify, instance_stream
 from ..services.definitions import runtime_for
-from ..services.replay import _ENGINE_EVENTS, _apply
+from ..services.replay import _ENGINE_EVENTS, _apply, _compare_final
 
 # An element shows the strongest state of its tasks (a loop's step is active again although an
 # earlier round of it completed).
@@ -64,7 +72,27 @@ class CaseHistory:
     instance: ProcessInstance
     frames: list[Frame]
     human_tasks: dict[str, HumanTask]
+    streams: tuple[str, ...]  # the chains shown: the case's own, then its records'
     replay_problem: str = ""  # the first event the re-execution could not follow, if any
+    final_differences: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseVerification:
+    """Is the record intact (hash chains) and does it explain the stored state (re-execution)?"""
+
+    events_checked: int
+    breaks: list[ChainBreak]
+    mismatch: Frame | None  # the first event whose replayed state differs from the recorded one
+    final_differences: list[str]
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+    @property
+    def reproduces(self) -> bool:
+        return self.mismatch is None and not self.final_differences
 
 
 def element_states(workflow) -> dict[str, str]:
@@ -139,6 +167,15 @@ class _EngineStepper:
             return "the replayed state differs from the state recorded at this event"
         return ""
 
+    def final_differences(self, instance: ProcessInstance) -> list[str]:
+        """How the replayed end differs from the state the database holds now."""
+        if self.workflow is None:
+            return ["the history has no start event"]
+        stored = ProcessInstance.objects.values_list("serialized_state", flat=True).get(
+            pk=instance.pk
+        )
+        return _compare_final(task_states(self.workflow), task_states(self.runtime.load(stored)))
+
 
 def case_history(*, instance: ProcessInstance) -> CaseHistory:
     """Every frame of the case (the caller has checked that the user may read it)."""
@@ -200,4 +237,19 @@ def case_history(*, instance: ProcessInstance) -> CaseHistory:
             )
         frames.append(frame)
     human_tasks = {str(t.task_id): t for t in instance.human_tasks.all()}
-    return CaseHistory(instance, frames, human_tasks, stepper.problem)
+    history = CaseHistory(
+        instance,
+        frames,
+        human_tasks,
+        (instance_stream(instance.pk), *records.streams),
+        stepper.problem,
+    )
+    history.final_differences = stepper.final_differences(instance)
+    return history
+
+
+def case_verify(history: CaseHistory) -> CaseVerification:
+    """Check the chains the history was built from, and what the re-execution found."""
+    checked, breaks = audit_verify(streams=list(history.streams))
+    mismatch = next((f for f in history.frames if f.replay_problem), None)
+    return CaseVerification(checked, breaks, mismatch, history.final_differences)

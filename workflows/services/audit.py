@@ -275,12 +275,36 @@ def audit_verify(*, streams: list[str] | None = None) -> tuple[int, list[ChainBr
     return checked, breaks
 
 
-def audit_verify_scheduled(*, now: datetime | None = None) -> AuditVerification:
-    """Check every chain and keep the result (the daily job; the auditor's page shows it)."""
+def audit_replay_all() -> tuple[int, list[dict]]:
+    """Re-execute every case from its recorded inputs; (cases replayed, those that differ)."""
+    from .replay import instance_replay
+
+    mismatches = []
+    replayed = 0
+    instances = ProcessInstance.objects.select_related("definition").order_by("pk")
+    for instance in instances.iterator(chunk_size=200):
+        report = instance_replay(instance=instance)
+        replayed += 1
+        if not report.matches:
+            step = report.first_mismatch
+            mismatches.append(
+                {
+                    "instance": instance.pk,
+                    "sequence": step.sequence if step else None,
+                    "message": (step.message if step else "; ".join(report.differences))[:500],
+                }
+            )
+    return replayed, mismatches
+
+
+def audit_verify_scheduled(*, now: datetime | None = None, replay: bool = True) -> AuditVerification:
+    """Check every chain, re-execute every case, and keep the result (the daily job; the
+    auditors' page shows the last report)."""
     import time
 
     began = time.perf_counter()
     checked, breaks = audit_verify()
+    replayed, mismatches = audit_replay_all() if replay else (0, [])
     return AuditVerification.objects.create(
         ran_at=now or timezone.now(),
         events_checked=checked,
@@ -289,6 +313,8 @@ def audit_verify_scheduled(*, now: datetime | None = None) -> AuditVerification:
             {"stream": b.stream, "sequence": b.sequence, "event": b.event_id, "message": b.message}
             for b in breaks
         ],
+        instances_replayed=replayed,
+        replay_mismatches=mismatches,
     )
 
 

@@ -284,3 +284,24 @@ def test_an_auditor_reads_everything_and_changes_nothing(finished_case, deploy, 
     assert {door: r.status_code for door, r in refusals.items()} == {door: 403 for door in refusals}
     task.refresh_from_db()
     assert task.state == "open" and task.assignee is None
+
+
+def test_the_scheduled_verification_re_executes_every_case(finished_case):
+    """A state altered outside the engine (the hash chain is intact) is found by re-execution,
+    and the report names the case."""
+    import json
+
+    from workflows.models import ProcessInstance
+    from workflows.services.audit import audit_verify_scheduled
+
+    clean = audit_verify_scheduled()
+    assert clean.intact and clean.instances_replayed >= 1 and clean.replay_mismatches == []
+    state = json.loads(finished_case.serialized_state)
+    task = next(iter(state["tasks"].values()))
+    task["data"]["approved_amount"] = 999999
+    ProcessInstance.objects.filter(pk=finished_case.pk).update(serialized_state=json.dumps(state))
+    run = audit_verify_scheduled()
+    assert run.breaks == [] and not run.intact
+    (mismatch,) = run.replay_mismatches
+    assert mismatch["instance"] == finished_case.pk
+    assert "data differs" in mismatch["message"]
