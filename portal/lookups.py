@@ -149,3 +149,20 @@ def data_labels(definition: ProcessDefinition) -> dict[str, str]:
     for name, label in variable_labels(definition.key).items():
         labels.setdefault(name, label)
     return {k: v for k, v in labels.items() if v}
+
+
+def value_labels(definition: ProcessDefinition) -> dict[str, dict[str, str]]:
+    """Variable name → {stored value → the option's label} for the forms' choice fields, so a
+    history says 受理 rather than ``accepted``."""
+    from workflows.forms import form_fields, form_name, form_schema
+
+    options: dict[str, dict[str, str]] = {}
+    for key in _form_keys(definition.sha256, definition.bpmn_xml):
+        for field in form_fields(form_schema(form_name(key)) or {}):
+            values = field.get("values")
+            if isinstance(values, list):
+                known = options.setdefault(field["_path"], {})
+                for option in values:
+                    if isinstance(option, dict) and "value" in option:
+                        known.setdefault(str(option["value"]), str(option.get("label", "")))
+    return options

@@ -15,23 +15,31 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from workflows import extensions
 from workflows.audit_origin import ORIGIN_KEY
 from workflows.scopes import resolver
 from workflows.selectors.case_replay import CaseHistory, Frame
 from workflows.services.documents import documents_of
 
-from .lookups import data_labels, element_names, people_names
+from .lookups import data_labels, element_names, people_names, value_labels
 
 DEADLINE_SUFFIXES = ("_due", "_window_end", "_deadline")
 HIDDEN_KEYS = {"state_digest", "definition", "uuid", ORIGIN_KEY}
 MAX_VALUE_CHARS = 300
 
 
-def readable(value) -> str:
+def readable(value, options: dict[str, str] | None = None) -> str:
+    """A value as a person reads it: an option's label, a moment in local time, plain text."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if options and str(value) in options:
+        return f"{options[str(value)]} ({value})"
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        moment = parse_datetime(value)
+        if moment is not None:
+            return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
@@ -104,8 +112,19 @@ class _Presenter:
         self.history = history
         self.names = element_names(definition)
         self.labels = data_labels(definition)
+        self.options = value_labels(definition)
+        self.changes_named = extensions.record_change_labels(definition.key)
         self.roles = resolver().roles()
         self.people = people_names(f.actor for f in history.frames)
+
+    def change_name(self, change: str) -> str:
+        """A record's change as people call it; ``fitted:delivery`` and ``<step>:<decision>``
+        name their first part and keep the detail."""
+        if change in self.changes_named:
+            return self.changes_named[change]
+        head, _sep, detail = change.partition(":")
+        name = self.changes_named.get(head) or self.names.get(head)
+        return f"{name}（{detail}）" if name and detail else change
 
     def label(self, key: str) -> str:
         return self.labels.get(key, key)
@@ -115,7 +134,7 @@ class _Presenter:
         if task is None:
             return ""
         return "、".join(self.roles.get(r, r) for r in task.candidate_roles) or (
-            _("assignee") if task.assignee_id else ""
+            _("named assignee") if task.assignee_id else ""
         )
 
     def deadlines(self, frame: Frame) -> list[dict]:
@@ -123,7 +142,7 @@ class _Presenter:
         for task_id in frame.open_tasks:
             task = self.history.human_tasks.get(task_id)
             if task is not None and task.due_at:
-                label = f"{task.name}（{_('task')}）"
+                label = _("%(task)s (time limit of the task)") % {"task": task.name}
                 found.append(_deadline(label, task.due_at, frame.at, task_open=True))
         for key, value in sorted(frame.data.items()):
             if key.endswith(DEADLINE_SUFFIXES):
@@ -135,8 +154,9 @@ class _Presenter:
     def changes(self, before: dict, after: dict) -> list[list[str]]:
         """[label, before, after, variable] for each value that changed."""
         return [
-            [self.label(key), readable(old), readable(new), key]
+            [self.label(key), readable(old, opts), readable(new, opts), key]
             for key, old, new in _diff(before, after)
+            for opts in [self.options.get(key)]
         ]
 
 
@@ -171,7 +191,9 @@ def replay_document(history: CaseHistory) -> dict:
                 "user": frame.actor,
                 "role": presenter.role(frame),
                 "origin": _origin_text(frame.payload),
-                "what": frame.label,
+                "what": presenter.change_name(frame.label)
+                if frame.source == "record"
+                else frame.label,
                 "kind": frame.kind,
                 "element": presenter.names.get(frame.element_id, frame.element_id),
                 "element_id": frame.element_id,

@@ -194,3 +194,16 @@ def register_person_search(process_key: str, search: Callable) -> None:
 
 def person_searches() -> list[Callable]:
     return list(_person_searches.values())
+
+
+_record_change_labels: dict[str, dict[str, str]] = {}
+
+
+def register_record_changes(process_key: str, labels: dict[str, str]) -> None:
+    """What each change a procedure records on its domain records is called (``registered`` →
+    登记), for the history auditors read."""
+    _record_change_labels.setdefault(process_key, {}).update(labels)
+
+
+def record_change_labels(process_key: str) -> dict[str, str]:
+    return _record_change_labels.get(process_key, {})

@@ -36,6 +36,7 @@ def register() -> None:
     )(settlement.run_monthly_settlement)
     extensions.register_start_service(PROCESS_KEY, applications.start_from_form)
     extensions.register_case_records(PROCESS_KEY, device_case_records)
+    extensions.register_record_changes(PROCESS_KEY, RECORD_CHANGES)
     extensions.register_person_search(PROCESS_KEY, applications_about_person)
     extensions.register_read_guard(
         PROCESS_KEY, can_read_device_instance, visible=visible_device_instances
@@ -69,3 +70,20 @@ def applications_about_person(text: str):
 
     match = Q(person__name__icontains=text) | Q(person__citizen_id=text.strip().upper())
     return DeviceApplication.objects.filter(match, instance__isnull=False).values("instance_id")
+
+
+# What each change recorded on the procedure's records is called in the auditors' history.
+RECORD_CHANGES = {
+    "registered": "登记申请",
+    "supplemented": "补正材料",
+    "sent_back_for_revision": "退回补正",
+    "assessment_assigned": "指派评估机构",
+    "assessed": "完成评估",
+    "approved": "审批通过",
+    "approval_rejected": "审批不通过",
+    "ordered": "下达采购",
+    "settled": "完成结算",
+    "fitted": "完成适配",
+    "acceptance": "验收",
+    "follow_up": "回访",
+}

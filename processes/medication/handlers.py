@@ -64,6 +64,7 @@ def register() -> None:
     for form_key, hook in COMPLETION_HOOKS.items():
         extensions.register_completion_hook(form_key, hook)
     extensions.register_case_records(PROCESS_KEY, medication_case_records)
+    extensions.register_record_changes(PROCESS_KEY, RECORD_CHANGES)
     extensions.register_person_search(PROCESS_KEY, cycles_listing_person)
     extensions.register_start_service(PROCESS_KEY, cycles.start_from_form)
 
@@ -87,3 +88,33 @@ def cycles_listing_person(text: str):
     return MedicationEntry.objects.filter(match, cycle__instance__isnull=False).values(
         "cycle__instance_id"
     )
+
+
+# What each change recorded on the procedure's records is called in the auditors' history.
+RECORD_CHANGES = {
+    "opened": "开启年度周期",
+    "rules_changed": "修改补助规则",
+    "applicant_added": "新增对象",
+    "applicant_withdrawn": "撤回对象",
+    "applicants_imported": "批量导入对象",
+    "survey_submitted": "提交摸底名单",
+    "reference_uploaded": "上传比对数据",
+    "compared": "完成数据比对",
+    "township_submitted": "乡镇提交审核",
+    "township_returned": "退回乡镇",
+    "corrections_submitted": "提交更正",
+    "entry_approved": "审核通过",
+    "entries_bulk_approved": "批量审核通过",
+    "county_approved": "县残联审批",
+    "finance_approved": "财政审批通过",
+    "finance_returned": "财政退回",
+    "batch_prepared": "生成代发文件",
+    "bank_return_applied": "导入银行回盘",
+    "bank_results_confirmed": "确认发放结果",
+    "payment_failed_no_card": "无发放账户未发放",
+    "payment_abandoned": "放弃发放",
+    "account_corrected": "更正发放账户",
+    "report_archived": "年度报告归档",
+    "closed": "周期结束",
+    "duplicate_start_refused": "拒绝重复开启",
+}

@@ -62,6 +62,7 @@ def register() -> None:
     extensions.register_start_service(services.PROCESS_KEY, services.start_from_form)
     extensions.register_case_records(services.PROCESS_KEY, petition_case_records)
     extensions.register_variable_labels(services.PROCESS_KEY, VARIABLE_LABELS)
+    extensions.register_record_changes(services.PROCESS_KEY, RECORD_CHANGES)
     extensions.register_person_search(services.PROCESS_KEY, petitions_about_person)
 
 
@@ -80,3 +81,23 @@ def petitions_about_person(text: str):
 
     match = Q(petitioner_name__icontains=text) | Q(petitioner_id_number=text.strip().upper())
     return Petition.objects.filter(match, instance__isnull=False).values("instance_id")
+
+
+# What each change recorded on the procedure's records is called in the auditors' history.
+RECORD_CHANGES = {
+    "registered": "登记信访件",
+    "acceptance_decided": "作出受理决定",
+    "petitioner_told": "告知信访人",
+    "assigned": "转交承办单位",
+    "extension_requested": "申请延期",
+    "extension_approved": "批准延期",
+    "extension_refused": "不予延期",
+    "unit_reported": "承办单位反馈",
+    "replied": "书面答复",
+    "review_answered": "复查答复",
+    "re_review_answered": "复核答复",
+    "closed": "办结",
+    "supervised": "督办",
+    "request_review": "申请复查",
+    "request_re_review": "申请复核",
+}

@@ -70,8 +70,8 @@ def test_the_replay_page_shows_verification_and_the_steps(petition, auditor):
         page.split('id="fz-replay-document" type="application/json">')[1].split("</script>")[0]
     )
     assert [s["what"] for s in document["steps"] if s["source"] == "record"] == [
-        "registered",
-        "acceptance_decided",
+        "登记信访件",
+        "作出受理决定",
     ]
 
 

@@ -36,7 +36,8 @@ def test_document_shows_who_role_origin_changes_and_deadlines_then(petition):
     assert completion["element"] == "受理决定"
     assert completion["who"] == "township_a" or completion["user"] == "township_a"
     assert any(
-        change[3] == "decision" and change[2] == "accepted" for change in completion["changes"]
+        change[3] == "decision" and change[2] == "受理 (accepted)"
+        for change in completion["changes"]
     )
     # Completed on day 20: the acceptance deadline had passed by then.
     passed = next(d for d in completion["deadlines"] if d["label"] == "受理期限")

@@ -17,11 +17,13 @@ def catalog() -> dict[str, str]:
     for block in text.split("\n\n"):
         fuzzy = "#, fuzzy" in block
         ids = re.findall(r'^msgid "(.*)"$', block, re.M)
-        strs = re.findall(r'^msgstr "(.*)"$', block, re.M)
+        strs = re.findall(r'^msgstr(?:\[0\])? "(.*)"$', block, re.M)  # plurals: the first form
         if not ids or block.lstrip().startswith("#~"):
             continue
         msgid = "".join(re.findall(r'^msgid "(.*)"\n((?:".*"\n)*)', block + "\n", re.M)[0])
-        msgid = ids[0] + "".join(re.findall(r'^"(.*)"$', block.split("msgstr")[0], re.M))
+        msgid = ids[0] + "".join(
+            re.findall(r'^"(.*)"$', block.split("msgstr")[0].split("msgid_plural")[0], re.M)
+        )
         msgstr = strs[0] + "".join(re.findall(r'^"(.*)"$', block.split("msgstr", 1)[1], re.M))
         entries[msgid] = "" if fuzzy else msgstr
     return entries

@@ -297,7 +297,9 @@ def audit_replay_all() -> tuple[int, list[dict]]:
     return replayed, mismatches
 
 
-def audit_verify_scheduled(*, now: datetime | None = None, replay: bool = True) -> AuditVerification:
+def audit_verify_scheduled(
+    *, now: datetime | None = None, replay: bool = True
+) -> AuditVerification:
     """Check every chain, re-execute every case, and keep the result (the daily job; the
     auditors' page shows the last report)."""
     import time
