@@ -36,6 +36,7 @@ run: install assets
 	$(BIN)/python manage.py load_demo_cases
 	$(BIN)/python manage.py load_demo_devices
 	$(BIN)/python manage.py load_demo_medication
+	$(BIN)/python manage.py load_demo_petitions
 	@# The embedded job runner (timers, jobs, reminders, outbox) runs beside the web server.
 	trap 'kill 0' EXIT INT TERM; $(BIN)/python manage.py run_jobs & $(BIN)/python manage.py runserver 127.0.0.1:8000
 

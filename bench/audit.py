@@ -1,0 +1,313 @@
+"""Audit benchmark: the replay view of a long case, and verifying a large audit log.
+
+    .venv/bin/python bench/audit.py [--rounds 500] [--events 1000000] [--no-browser]
+                                    [--postgres]
+
+On a throwaway database (a temp SQLite file; with --postgres ``fuzhu_bench_<pid>`` on
+127.0.0.1:5432, created and dropped), prints, asserting nothing:
+
+* the long case: bench/fixtures/correction_loop.bpmn returned for correction --rounds times
+  (each round: the county check claimed and completed, the correction claimed and completed),
+  driven through the services: about 4 x rounds audit events on the case's chain.
+* replay, server side: building the history (re-executing the case on its version, event by
+  event), the replay document, the verification (hash chain + reproduction), the JSON size, and
+  the whole replay page rendered by Django (GET, test client), p50 of 5.
+* replay, in Chromium (Debian's /usr/bin/chromium, a real ``runserver``): time from navigation
+  to the first step painted (diagram drawn, panel filled), and per step: p50/p95 of 300 steps
+  taken with the → key and of 100 random jumps (the page's own timing of one step).
+* verification: --events hash-chained events (1,000 chains) bulk-inserted, then the full
+  check of every chain (``audit_verify``): events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.engine import PG_DB, log, percentile, pg_admin, use_database  # noqa: E402
+
+DIAGRAM = ROOT / "bench" / "fixtures" / "correction_loop.bpmn"
+KEY = "correction_loop"
+COUNTY, TOWNSHIP = "330102000000", "330102101000"
+CHAINS = 1000
+CHROMIUM = "/usr/bin/chromium"
+
+
+def make_case(rounds: int):
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    if apps.is_installed("registry"):
+        from registry.models import OrgUnitKind
+        from registry.services.org_units import org_unit_create
+
+        org_unit_create(code=COUNTY, name="清溪县", kind=OrgUnitKind.COUNTY, parent_code="")
+        org_unit_create(code=TOWNSHIP, name="城关镇", kind=OrgUnitKind.TOWN, parent_code="")
+    from workflows.models import HumanTask
+    from workflows.services.definitions import definition_deploy
+    from workflows.services.instances import instance_start
+    from workflows.services.roles import role_grant
+    from workflows.services.tasks import task_claim, task_complete
+
+    def user(name: str, role: str, org_unit: str):
+        person = get_user_model().objects.create_user(name, password="bench-password")
+        role_grant(user=person, role=role, org_unit=org_unit)
+        return person
+
+    owner = user("owner", "process_owner", "")
+    definition_deploy(content=DIAGRAM.read_bytes(), user=owner)
+    county, township = (
+        user("county", "county_staff", COUNTY),
+        user("township", "township_staff", TOWNSHIP),
+    )
+    auditor = user("auditor", "auditor", "")
+    instance = instance_start(
+        process_key=KEY, user=township, org_unit=TOWNSHIP, variables={"applicant_name": "张三"}
+    )
+    began = time.perf_counter()
+    for round_number in range(rounds + 1):
+        last = round_number == rounds
+        check = HumanTask.objects.get(instance=instance, element_id="county_check", state="open")
+        task_claim(task_id=check.pk, user=county)
+        task_complete(
+            task_id=check.pk,
+            user=county,
+            data={
+                "approved": last,
+                "opinion": f"第{round_number + 1}次审核：{'通过' if last else '缺材料'}",
+            },
+        )
+        if last:
+            break
+        correct = HumanTask.objects.get(
+            instance=instance, element_id="township_correct", state="open"
+        )
+        task_claim(task_id=correct.pk, user=township)
+        task_complete(
+            task_id=correct.pk, user=township, data={"supplied": f"补充材料{round_number + 1}"}
+        )
+    log(f"long case driven in {time.perf_counter() - began:.1f} s")
+    instance.refresh_from_db()
+    return instance, auditor
+
+
+def server_figures(instance, auditor) -> dict:
+    from django.test import Client
+
+    from portal.replay import replay_document
+    from workflows.selectors.case_replay import case_history, case_verify
+
+    began = time.perf_counter()
+    history = case_history(instance=instance)
+    built = time.perf_counter()
+    document = replay_document(history)
+    documented = time.perf_counter()
+    verification = case_verify(history)
+    verified = time.perf_counter()
+    client = Client()
+    client.force_login(auditor)
+    pages = []
+    for _ in range(5):
+        start = time.perf_counter()
+        response = client.get(f"/audit/cases/{instance.pk}/")
+        pages.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+    return {
+        "events": instance.audit_sequence,
+        "steps": len(document["steps"]),
+        "state tables": len(document["states"]),
+        "history (re-execution) ms": (built - began) * 1000,
+        "replay document ms": (documented - built) * 1000,
+        "verification ms": (verified - documented) * 1000,
+        "intact": verification.intact,
+        "reproduces": verification.reproduces,
+        "document KiB": len(json.dumps(document, ensure_ascii=False).encode()) / 1024,
+        "page GET p50 ms": percentile(pages, 0.5) * 1000,
+        "page KiB": len(response.content) / 1024,
+    }
+
+
+def spread(values: list[float]) -> str:
+    return f"{percentile(values, 0.5):.2f} / {percentile(values, 0.95):.2f}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser_figures(instance, auditor) -> dict:
+    from django.conf import settings
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    client = Client()
+    client.force_login(auditor)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            )
+            context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+            context.add_cookies(
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": session,
+                        "url": f"http://127.0.0.1:{port}",
+                    }
+                ]
+            )
+            page = context.new_page()
+            url = f"http://127.0.0.1:{port}/audit/cases/{instance.pk}/"
+            page.goto(url)  # warm: the server's first request imports and caches
+            page.wait_for_selector("#replay[data-ready=true]", timeout=120_000)
+            first_paints, in_page = [], []
+            for _ in range(3):
+                start = time.perf_counter()
+                page.goto(url)
+                page.wait_for_selector("#replay[data-ready=true]", timeout=120_000)
+                first_paints.append(time.perf_counter() - start)
+                in_page.append(page.evaluate("window.fzReplay.firstPaintMs") / 1000)
+            steps = []
+            for _ in range(300):
+                page.keyboard.press("ArrowRight")
+                steps.append(page.evaluate("window.fzReplay.lastStepMs"))
+            total = page.evaluate("window.fzReplay.steps.length")
+            jumps = []
+            for target in random.Random(7).sample(range(total), 100):
+                jumps.append(
+                    page.evaluate(f"window.fzReplay.show({target}), window.fzReplay.lastStepMs")
+                )
+            chromium.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {
+        "navigation to first step painted p50 ms": percentile(first_paints, 0.5) * 1000,
+        "of which in the page (parse, draw, paint) ms": percentile(in_page, 0.5) * 1000,
+        "step (→ key) p50 / p95 ms": spread(steps),
+        "jump (random step) p50 / p95 ms": spread(jumps),
+    }
+
+
+def insert_chains(total: int) -> float:
+    """``total`` events on CHAINS chains, hashed exactly as the application hashes them."""
+    from datetime import UTC, datetime, timedelta
+
+    from workflows.models import AuditEvent, AuditHead
+    from workflows.services.audit import build_event
+
+    per_chain = max(1, total // CHAINS)
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    began = time.perf_counter()
+    batch, heads = [], []
+    for chain in range(CHAINS):
+        stream, previous = f"bench:{chain}", ""
+        for sequence in range(1, per_chain + 1):
+            event = build_event(
+                stream=stream,
+                sequence=sequence,
+                previous_hash=previous,
+                actor="county",
+                kind="record_changed",
+                element_id="reviewed",
+                payload={"record": chain, "round": sequence, "opinion": "同意"},
+                at=moment + timedelta(seconds=sequence),
+            )
+            previous = event.hash
+            batch.append(event)
+            if len(batch) >= 20_000:
+                AuditEvent.objects.bulk_create(batch, batch_size=2000)
+                batch = []
+        heads.append(AuditHead(stream=stream, sequence=per_chain, head=previous))
+    AuditEvent.objects.bulk_create(batch, batch_size=2000)
+    AuditHead.objects.bulk_create(heads)
+    log(f"{per_chain * CHAINS} events inserted in {time.perf_counter() - began:.0f} s")
+    return per_chain * CHAINS
+
+
+def verification_figures(events: int) -> dict:
+    from workflows.services.audit import audit_verify
+
+    inserted = insert_chains(events)
+    began = time.perf_counter()
+    checked, breaks = audit_verify()
+    seconds = time.perf_counter() - began
+    return {
+        "events checked": checked,
+        "of them bench chains": inserted,
+        "breaks": len(breaks),
+        "seconds": seconds,
+        "events/s": checked / seconds,
+    }
+
+
+def show(title: str, figures: dict) -> None:
+    print(f"\n{title}")
+    for name, value in figures.items():
+        text = f"{value:,.1f}" if isinstance(value, float) else str(value)
+        print(f"  {name:<48} {text}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    backend = "postgresql" if args.postgres else "sqlite"
+    with tempfile.TemporaryDirectory(prefix="fuzhu-bench-audit-") as workdir:
+        use_database(backend, Path(workdir))
+        try:
+            print(
+                f"Fuzhu audit bench · {backend} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f}"
+            )
+            instance, auditor = make_case(args.rounds)
+            show(
+                f"Replay of one case ({args.rounds} correction rounds), server",
+                server_figures(instance, auditor),
+            )
+            if not args.no_browser and Path(CHROMIUM).exists():
+                show("Replay in Chromium", browser_figures(instance, auditor))
+            elif not args.no_browser:
+                print(f"\n(no {CHROMIUM}: the browser figures were not measured)")
+            show(f"Verification of {args.events:,} events", verification_figures(args.events))
+        finally:
+            if backend == "postgresql":
+                from django.db import connections
+
+                connections.close_all()
+                pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
