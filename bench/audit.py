@@ -288,9 +288,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fuzhu-bench-audit-") as workdir:
         use_database(backend, Path(workdir))
         try:
-            print(
-                f"Fuzhu audit bench · {backend} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f}"
-            )
+            load = os.getloadavg()[0]
+            print(f"Fuzhu audit bench · {backend} · {os.cpu_count()} CPUs · load {load:.2f}")
             instance, auditor = make_case(args.rounds)
             show(
                 f"Replay of one case ({args.rounds} correction rounds), server",
