@@ -1,17 +1,19 @@
 """Audit benchmark: the replay view of a long case, and verifying a large audit log.
 
-    .venv/bin/python bench/audit.py [--rounds 500] [--events 1000000] [--no-browser]
+    .venv/bin/python bench/audit.py [--rounds 250] [--events 1000000] [--no-browser]
                                     [--postgres]
 
 On a throwaway database (a temp SQLite file; with --postgres ``fuzhu_bench_<pid>`` on
 127.0.0.1:5432, created and dropped), prints, asserting nothing:
 
 * the long case: bench/fixtures/correction_loop.bpmn returned for correction --rounds times
-  (each round: the county check claimed and completed, the correction claimed and completed),
-  driven through the services: about 4 x rounds audit events on the case's chain.
+  (each round: the county check claimed, handed back, claimed again and completed; the
+  correction the same), driven through the services: about 8 x rounds audit events on the
+  case's chain (250 rounds: 2,000 events).
 * replay, server side: building the history (re-executing the case on its version, event by
   event), the replay document, the verification (hash chain + reproduction), the JSON size, and
-  the whole replay page rendered by Django (GET, test client), p50 of 5.
+  the whole replay page rendered by Django (GET, test client): the first visit (re-execution)
+  and the p50 of 5 later ones (the replay is kept until anything it is built from changes).
 * replay, in Chromium (Debian's /usr/bin/chromium, a real ``runserver``): time from navigation
   to the first step painted (diagram drawn, panel filled), and per step: p50/p95 of 300 steps
   taken with the → key and of 100 random jumps (the page's own timing of one step).
@@ -58,7 +60,7 @@ def make_case(rounds: int):
     from workflows.services.definitions import definition_deploy
     from workflows.services.instances import instance_start
     from workflows.services.roles import role_grant
-    from workflows.services.tasks import task_claim, task_complete
+    from workflows.services.tasks import task_claim, task_complete, task_unclaim
 
     def user(name: str, role: str, org_unit: str):
         person = get_user_model().objects.create_user(name, password="bench-password")
@@ -75,11 +77,26 @@ def make_case(rounds: int):
     instance = instance_start(
         process_key=KEY, user=township, org_unit=TOWNSHIP, variables={"applicant_name": "张三"}
     )
+
+    def handed_over(task, user) -> None:
+        """Claimed, handed back (a colleague is away), claimed again: as desks really work."""
+        task_claim(task_id=task.pk, user=user)
+        task_unclaim(task_id=task.pk, user=user)
+        task_claim(task_id=task.pk, user=user)
+
     began = time.perf_counter()
     for round_number in range(rounds + 1):
         last = round_number == rounds
-        check = HumanTask.objects.get(instance=instance, element_id="county_check", state="open")
-        task_claim(task_id=check.pk, user=county)
+        check = HumanTask.objects.filter(
+            instance=instance, element_id="county_check", state="open"
+        ).first()
+        if check is None:
+            instance.refresh_from_db()
+            raise SystemExit(
+                f"round {round_number}: no open check; the case is {instance.state}: "
+                f"{instance.incident_message}"
+            )
+        handed_over(check, county)
         task_complete(
             task_id=check.pk,
             user=county,
@@ -93,7 +110,7 @@ def make_case(rounds: int):
         correct = HumanTask.objects.get(
             instance=instance, element_id="township_correct", state="open"
         )
-        task_claim(task_id=correct.pk, user=township)
+        handed_over(correct, township)
         task_complete(
             task_id=correct.pk, user=township, data={"supplied": f"补充材料{round_number + 1}"}
         )
@@ -118,11 +135,12 @@ def server_figures(instance, auditor) -> dict:
     client = Client()
     client.force_login(auditor)
     pages = []
-    for _ in range(5):
+    for _ in range(6):
         start = time.perf_counter()
         response = client.get(f"/audit/cases/{instance.pk}/")
         pages.append(time.perf_counter() - start)
         assert response.status_code == 200, response.status_code
+    cold, pages = pages[0], pages[1:]
     return {
         "events": instance.audit_sequence,
         "steps": len(document["steps"]),
@@ -133,7 +151,8 @@ def server_figures(instance, auditor) -> dict:
         "intact": verification.intact,
         "reproduces": verification.reproduces,
         "document KiB": len(json.dumps(document, ensure_ascii=False).encode()) / 1024,
-        "page GET p50 ms": percentile(pages, 0.5) * 1000,
+        "page GET, first visit ms": cold * 1000,
+        "page GET, later visits p50 ms": percentile(pages, 0.5) * 1000,
         "page KiB": len(response.content) / 1024,
     }
 
@@ -187,8 +206,10 @@ def browser_figures(instance, auditor) -> dict:
             )
             page = context.new_page()
             url = f"http://127.0.0.1:{port}/audit/cases/{instance.pk}/"
-            page.goto(url)  # warm: the server's first request imports and caches
+            start = time.perf_counter()
+            page.goto(url)  # the server re-executes the case (and keeps the result)
             page.wait_for_selector("#replay[data-ready=true]", timeout=120_000)
+            cold = time.perf_counter() - start
             first_paints, in_page = [], []
             for _ in range(3):
                 start = time.perf_counter()
@@ -211,7 +232,9 @@ def browser_figures(instance, auditor) -> dict:
         server.terminate()
         server.wait(10)
     return {
-        "navigation to first step painted p50 ms": percentile(first_paints, 0.5) * 1000,
+        "first visit: navigation to first step painted ms": cold * 1000,
+        "later visits: navigation to first step painted p50 ms": percentile(first_paints, 0.5)
+        * 1000,
         "of which in the page (parse, draw, paint) ms": percentile(in_page, 0.5) * 1000,
         "step (→ key) p50 / p95 ms": spread(steps),
         "jump (random step) p50 / p95 ms": spread(jumps),
@@ -279,7 +302,7 @@ def show(title: str, figures: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=250)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--postgres", action="store_true")

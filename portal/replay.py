@@ -6,19 +6,24 @@ states (elements' states change only on engine events, so most steps share one).
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from workflows import extensions
 from workflows.audit_origin import ORIGIN_KEY
+from workflows.models import AuditHead, ProcessInstance
 from workflows.scopes import resolver
-from workflows.selectors.case_replay import CaseHistory, Frame
+from workflows.selectors.case_replay import CaseHistory, Frame, case_history
 from workflows.services.documents import documents_of
 
 from .lookups import data_labels, element_names, people_names, value_labels
@@ -244,3 +249,58 @@ def steps_of_breaks(document: dict, breaks) -> list[dict]:
         }
         for b in breaks
     ]
+
+
+@dataclass(frozen=True)
+class ReplayView:
+    """What the replay page shows, apart from the chain check (which is always run afresh)."""
+
+    document: dict
+    streams: tuple[str, ...]
+    mismatch_step: int | None  # 1-based
+    mismatch_problem: str
+    final_differences: list[str]
+
+    @property
+    def reproduces(self) -> bool:
+        return self.mismatch_step is None and not self.final_differences
+
+
+def _cache_key(instance) -> str:
+    """Changes whenever anything the replay is built from changes: a new event on any chain
+    shown, the stored state (even altered behind the engine's back), the reader's language."""
+    records = extensions.case_records(instance)
+    heads = list(
+        AuditHead.objects.filter(stream__in=records.streams)
+        .order_by("stream")
+        .values_list("stream", "head")
+    )
+    state = ProcessInstance.objects.values_list("serialized_state", "audit_head").get(
+        pk=instance.pk
+    )
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [state[0], state[1], heads, [(e.source, e.sequence) for e in records.events]],
+            ensure_ascii=False,
+        ).encode()
+    ).hexdigest()
+    return f"fuzhu:replay:{instance.pk}:{get_language()}:{fingerprint}"
+
+
+def replay_view(instance) -> ReplayView:
+    """The replay of a case, re-executed only when something it is built from has changed (a
+    long case takes seconds to re-execute; an auditor opens it many times)."""
+    key = _cache_key(instance)
+    view = cache.get(key)
+    if view is None:
+        history = case_history(instance=instance)
+        mismatch = next((f for f in history.frames if f.replay_problem), None)
+        view = ReplayView(
+            document=replay_document(history),
+            streams=history.streams,
+            mismatch_step=mismatch.index + 1 if mismatch else None,
+            mismatch_problem=mismatch.replay_problem if mismatch else "",
+            final_differences=history.final_differences,
+        )
+        cache.set(key, view, timeout=24 * 3600)
+    return view

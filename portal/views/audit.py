@@ -17,7 +17,7 @@ from workflows.models import AuditKind, AuditVerification
 from workflows.selectors.audit_search import AuditQuery, audit_case_search
 from workflows.selectors.case_replay import case_history, case_verify
 from workflows.selectors.instances import instance_for_user
-from workflows.services.audit import audit_export
+from workflows.services.audit import audit_export, audit_verify
 
 from .. import replay
 from ..lookups import latest_definitions, unit_names
@@ -85,18 +85,20 @@ def _readable_history(request, pk: int):
 def case_replay(request, pk: int):
     """The case on its exact diagram version, stepped event by event (``?step=N`` links one)."""
     try:
-        history = _readable_history(request, pk)
+        instance = instance_for_user(instance_id=pk, user=request.user)
     except WorkflowError as exc:
         return refused(request, exc)
-    verification = case_verify(history)
-    document = replay.replay_document(history)
+    view = replay.replay_view(instance)
+    # The chains are checked on every visit (cheap); the re-execution is redone whenever
+    # anything it is built from has changed.
+    checked, breaks = audit_verify(streams=list(view.streams))
     context = {
-        "instance": history.instance,
-        "definition": history.instance.definition,
-        "document": document,
-        "verification": verification,
-        "break_steps": replay.steps_of_breaks(document, verification.breaks),
-        "mismatch_step": verification.mismatch.index + 1 if verification.mismatch else None,
+        "instance": instance,
+        "definition": instance.definition,
+        "document": view.document,
+        "view": view,
+        "events_checked": checked,
+        "break_steps": replay.steps_of_breaks(view.document, breaks),
     }
     return render(request, "portal/audit/replay.html", context)
 

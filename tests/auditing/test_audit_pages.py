@@ -102,3 +102,20 @@ def test_the_search_page_shows_the_last_scheduled_report(petition, auditor):
     assert AuditVerification.objects.count() == 1
     page = client(auditor).get("/audit/").content.decode()
     assert 'id="scheduled-verification"' in page and 'class="ok"' in page
+
+
+def test_a_state_altered_behind_the_engine_is_found_even_after_a_visit(petition, auditor):
+    """The replay is kept between visits, but never past a change of what it is built from."""
+    from workflows.models import ProcessInstance
+
+    web = client(auditor)
+    url = f"/audit/cases/{petition.instance_id}/"
+    assert "✔ 按记录的输入重新执行本案" in web.get(url).content.decode()
+    state = json.loads(petition.instance.serialized_state)
+    task = next(iter(state["tasks"].values()))
+    task["data"]["decision"] = "not_in_remit"
+    ProcessInstance.objects.filter(pk=petition.instance_id).update(
+        serialized_state=json.dumps(state)
+    )
+    page = web.get(url).content.decode()
+    assert 'id="replay-status" role="alert">✘' in page and "data differs" in page
