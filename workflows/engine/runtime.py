@@ -22,11 +22,12 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from . import sandbox
 from .events import FuzhuMessageEventDefinition, engine_clock
@@ -68,6 +69,25 @@ def _task_uuid() -> uuid.UUID:
 
 
 spiff_task_module.uuid4 = _task_uuid
+
+
+# SpiffWorkflow walks the task tree with an iterator that stops at depth 1000 by default. A loop
+# adds a few levels per round (a correction returned 333 times reaches it), and past that depth
+# the engine no longer sees the newest tasks: the workflow looked completed and the case stopped
+# silently. The iterator is not recursive, so a deeper limit costs nothing until it is used.
+TASK_TREE_MAX_DEPTH = 1_000_000
+
+
+def _deepen_task_iteration(*classes) -> None:
+    for cls in classes:
+        code = cls.__init__.__code__
+        names = code.co_varnames[: code.co_argcount]
+        defaults = list(cls.__init__.__defaults__)
+        defaults[names.index("max_depth") - (len(names) - len(defaults))] = TASK_TREE_MAX_DEPTH
+        cls.__init__.__defaults__ = tuple(defaults)
+
+
+_deepen_task_iteration(TaskIterator, BpmnTaskIterator)
 
 
 class IdSequence:
