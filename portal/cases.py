@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workflows.audit_origin import ORIGIN_KEY
 from workflows.engine.runtime import task_states
 from workflows.models import AuditEvent, AuditKind, HumanTask, InstanceState, ProcessInstance
 from workflows.selectors.history import instance_history
@@ -14,7 +15,7 @@ from .lookups import data_labels, element_names, people_names
 
 DONE_STATES = {"COMPLETED"}
 CURRENT_STATES = {"READY", "WAITING", "STARTED"}
-HIDDEN_PAYLOAD = {"state_digest", "definition", "uuid"}
+HIDDEN_PAYLOAD = {"state_digest", "definition", "uuid", ORIGIN_KEY}  # origin: the replay shows it
 
 
 @dataclass

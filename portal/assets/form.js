@@ -53,7 +53,10 @@ async function mount(host) {
   const schema = readJson(host.dataset.schema, null);
   const data = readJson(host.dataset.data, {});
   const errors = readJson(host.dataset.errors, {});
-  const form = new Form({ container: host, additionalModules: [serverValidation] });
+  // No debouncing of typed values: form-js otherwise applies a value 300 ms after the last
+  // keystroke, and a task submitted within that time (Enter, or a quick click) sent the value
+  // typed before.
+  const form = new Form({ container: host, additionalModules: [serverValidation], debounce: false });
   await form.importSchema(schema, data);
   if (Object.keys(errors).length) {
     const ids = fieldIdsByPath(form);
