@@ -141,7 +141,7 @@ def data_labels(definition: ProcessDefinition) -> dict[str, str]:
 
     labels: dict[str, str] = {}
     for key in _form_keys(definition.sha256, definition.bpmn_xml):
-        schema = form_schema(form_name(key))
+        schema = form_schema(form_name(key), definition)
         for field in form_fields(schema or {}):
             labels.setdefault(field["_path"], field.get("label") or field.get("dateLabel") or "")
     from workflows.extensions import variable_labels
@@ -158,7 +158,7 @@ def value_labels(definition: ProcessDefinition) -> dict[str, dict[str, str]]:
 
     options: dict[str, dict[str, str]] = {}
     for key in _form_keys(definition.sha256, definition.bpmn_xml):
-        for field in form_fields(form_schema(form_name(key)) or {}):
+        for field in form_fields(form_schema(form_name(key), definition) or {}):
             values = field.get("values")
             if isinstance(values, list):
                 known = options.setdefault(field["_path"], {})

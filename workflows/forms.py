@@ -56,8 +56,13 @@ def form_path(form_key: str) -> Path | None:
     return None
 
 
-def form_schema(form_key: str) -> dict | None:
-    """The parsed form-js schema of a form key (cached per file and modification time)."""
+def form_schema(form_key: str, definition=None) -> dict | None:
+    """The form-js schema of a form key: as ``definition`` (a deployed version) froze it, else
+    the ``.form`` file's (cached per file and modification time)."""
+    if definition is not None and definition.forms and form_key:
+        frozen = definition.forms.get(form_name(form_key))
+        if frozen is not None:
+            return frozen
     path = form_path(form_key)
     if path is None:
         return None
@@ -270,9 +275,10 @@ _CHECKERS = {
 }
 
 
-def task_form_errors(form_key: str, data: dict) -> FieldErrors:
-    """Field errors of ``data`` for the form a task names; none when it names no .form file."""
-    schema = form_schema(form_key)
+def task_form_errors(form_key: str, data: dict, definition=None) -> FieldErrors:
+    """Field errors of ``data`` for the form a task names (as its version deployed it); none
+    when it names no form."""
+    schema = form_schema(form_key, definition)
     return validate_form_data(schema, data) if schema is not None else {}
 
 

@@ -24,6 +24,11 @@ class ProcessDefinition(models.Model):
     )
     deployed_at = models.DateTimeField(_("deployed at"), default=timezone.now)
     dependencies = models.JSONField(default=list, blank=True)  # definitions its call activities use
+    comment = models.TextField(_("why"), blank=True)  # the process owner's reason for this version
+    # The form-js schemas its tasks use, frozen when it was deployed (form name → schema): a
+    # submission is validated against the form of the version the case runs on. Empty for
+    # versions deployed before forms were frozen; those read FORM_DIRS.
+    forms = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("process definition")
@@ -251,6 +256,7 @@ class AuditKind(models.TextChoices):
     DOCUMENT_ATTACHED = "document_attached", _("document attached")
     RECORD_CHANGED = "record_changed", _("record changed")
     SENSITIVE_VIEWED = "sensitive_viewed", _("sensitive data viewed")
+    INSTANCE_MIGRATED = "instance_migrated", _("instance moved to another version")
 
 
 class AuditEvent(models.Model):
@@ -544,3 +550,47 @@ class AuditVerification(models.Model):
     @property
     def intact(self) -> bool:
         return not self.breaks and not self.replay_mismatches
+
+
+class Procedure(models.Model):
+    """A procedure across its versions (one BPMN process id): what its process owners hold the
+    django-guardian permission ``deploy_procedure`` on, and what its shared draft belongs to."""
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("procedure")
+        verbose_name_plural = _("procedures")
+        ordering = ["key"]
+        permissions = [("deploy_procedure", _("Can deploy new versions of this procedure"))]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class ProcessDraft(models.Model):
+    """The work in progress on a procedure, shared by its owners: saved without deploying.
+
+    ``revision`` counts saves; a save names the revision it was edited from, so two owners
+    saving the same draft cannot overwrite each other (the second is told)."""
+
+    procedure = models.OneToOneField(Procedure, on_delete=models.CASCADE, related_name="draft")
+    bpmn_xml = models.TextField(_("BPMN XML"))
+    forms = models.JSONField(default=dict, blank=True)  # form name → form-js schema
+    revision = models.PositiveIntegerField(default=1)
+    based_on = models.ForeignKey(
+        ProcessDefinition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("draft")
+        verbose_name_plural = _("drafts")
+
+    def __str__(self) -> str:
+        return f"{self.procedure.key} draft r{self.revision}"

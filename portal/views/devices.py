@@ -106,7 +106,7 @@ for _form_key in COMPLETION_HOOKS:
 
 
 def _render(request, task, application, *, data: dict, errors: dict, status: int = 200):
-    schema = form_schema(task.form_key)
+    schema = form_schema(task.form_key, task.instance.definition)
     context = {
         "task": task,
         "instance": task.instance,

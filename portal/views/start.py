@@ -35,7 +35,7 @@ def start_form(request, key: str):
     summary, scopes = startable[key]
     definition = ProcessDefinition.objects.get(pk=summary.pk)
     form_key = definition_start_form_key(definition)
-    schema = form_schema(form_name(form_key)) if form_key else None
+    schema = form_schema(form_name(form_key), definition) if form_key else None
     names = unit_names(scopes)
     units = [(code, names.get(code, code) or _("everywhere")) for code in scopes]
     context = {

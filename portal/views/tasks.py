@@ -77,7 +77,7 @@ def _submit(request, task: HumanTask):
 
 def _render(request, task: HumanTask, *, data: dict, errors: dict, status: int = 200):
     instance = task.instance
-    schema = form_schema(task.form_key)
+    schema = form_schema(task.form_key, instance.definition)
     context = {
         "task": task,
         "instance": instance,

@@ -30,7 +30,7 @@ from ..engine.specs import HandlerServiceTask
 from ..models import AuditEvent, AuditKind, HumanTask, ProcessInstance
 from ..services.audit import ChainBreak, audit_verify, instance_stream
 from ..services.definitions import runtime_for
-from ..services.replay import _ENGINE_EVENTS, _apply, _compare_final
+from ..services.replay import _ENGINE_EVENTS, _apply, _compare_final, initial_definition
 
 # An element shows the strongest state of its tasks (a loop's step is active again although an
 # earlier round of it completed).
@@ -124,7 +124,7 @@ class _EngineStepper:
     """Re-executes the instance chain event by event; keeps going (frozen) after a problem."""
 
     def __init__(self, instance: ProcessInstance):
-        self.runtime = runtime_for(instance.definition)
+        self.runtime = runtime_for(initial_definition(instance))
         self.workflow = None
         self.ids = None
         self.states: dict[str, str] = {}
@@ -155,7 +155,7 @@ class _EngineStepper:
             elif self.workflow is None:
                 raise TaskNotReady("no start event precedes this event")
             else:
-                _apply(self.runtime, self.workflow, event, self.ids)
+                self.runtime = _apply(self.runtime, self.workflow, event, self.ids)
         except (EngineFailure, TaskNotReady, NotWaiting, KeyError, ValueError) as exc:
             self.problem = f"event {event.sequence}: {exc}"
             return self.problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,11 +24,12 @@ from ..engine.validation import (
     missing_called_elements,
 )
 from ..exceptions import DeploymentRefused, NotAllowed, Problem
-from ..models import AuditKind, ProcessDefinition
+from ..forms import form_name, form_schema
+from ..models import AuditKind, Procedure, ProcessDefinition
 from ..scopes import resolver, role_for_lane
-from .access import user_has_role
 from .audit import audit_append_system
 from .handlers import run_handler
+from .procedures import is_process_owner, procedure_ensure, require_change_procedure
 from .starting import definition_grant_start, unknown_start_roles
 
 
@@ -78,13 +80,13 @@ def _registered_handlers() -> str:
     return f"registered handlers: {', '.join(names)}" if names else "no handlers are registered"
 
 
-def _host_problems(check: EngineCheck) -> list[Problem]:
+def _host_problems(check: EngineCheck, forms: frozenset[str]) -> list[Problem]:
     roles = resolver().roles()
     problems: list[Problem] = []
     for task in check.user_tasks:
         problems.extend(_role_problems(task, roles))
         form_key = task.assignment.form_key
-        if form_key and not extensions.form_exists(form_key):
+        if form_key and form_name(form_key) not in forms and not extensions.form_exists(form_key):
             problems.append(Problem(f"form '{form_key}' does not exist", task.element, task.line))
     for service in check.service_tasks:
         if not service.topic:
@@ -243,8 +245,12 @@ def _stored_root(definition: ProcessDefinition):
     return load_xml(content, max_bytes=max(len(content), conf.get("MAX_BPMN_BYTES")))
 
 
-def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Problem], list]:
-    """Every problem of a diagram, without deploying it. Returns (check, problems, dependencies)."""
+def definition_check(
+    *, content: bytes, forms: frozenset[str] = frozenset()
+) -> tuple[EngineCheck | None, list[Problem], list]:
+    """Every problem of a diagram, without deploying it. Returns (check, problems, dependencies).
+
+    ``forms``: names of forms that exist besides FORM_DIRS (a draft's, an earlier version's)."""
     try:
         root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
     except DiagramError as exc:
@@ -255,22 +261,73 @@ def definition_check(*, content: bytes) -> tuple[EngineCheck | None, list[Proble
         root, extra_roots=[_stored_root(d) for d in dependencies], decisions=decisions.roots
     )
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
-    problems += _host_problems(check) + _record_problems(check) + _start_role_problems(root)
+    if check.parsed is not None:
+        forms = forms | _deployed_form_names(check.parsed.key)
+    problems += _host_problems(check, forms) + _record_problems(check) + _start_role_problems(root)
     problems += _decision_problems(check, decisions)
     # Listed top to bottom, as the file reads; problems of the whole file first.
     unique = sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
     return check, unique, dependencies
 
 
-def definition_deploy(*, content: bytes, user) -> Deployment:
-    """Validate and deploy. Same content as the latest version: nothing new. Refuses with every
-    problem listed (DeploymentRefused), or NotAllowed for a user who may not deploy."""
-    if user is not None and not user_has_role(user, conf.get("DEPLOYER_ROLE")):
+def _deployed_form_names(key: str) -> frozenset[str]:
+    latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+    return frozenset(latest.forms) if latest is not None else frozenset()
+
+
+def _frozen_forms(root, given: dict[str, dict], previous: ProcessDefinition | None) -> dict:
+    """The schemas of the forms the diagram names, as they will be deployed with it: the one
+    given (a draft's), else as the previous version deployed it, else the ``.form`` file."""
+    frozen = {}
+    for key in sorted(set(root.xpath("//@camunda:formKey", namespaces=NSMAP))):
+        name = form_name(key)
+        schema = given.get(name)
+        if schema is None and previous is not None:
+            schema = previous.forms.get(name)
+        if schema is None:
+            schema = form_schema(key)
+        if schema is not None:
+            frozen[name] = schema
+    return frozen
+
+
+def diagram_key(content: bytes) -> str:
+    """The process id a diagram deploys as ('' when it cannot be read)."""
+    try:
+        root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
+    except DiagramError:
+        return ""
+    ids = root.xpath("./bpmn:process[@isExecutable='true']/@id", namespaces=NSMAP) or root.xpath(
+        "./bpmn:process/@id", namespaces=NSMAP
+    )
+    return ids[0] if ids else ""
+
+
+def file_forms(content: bytes) -> dict[str, dict]:
+    """The ``.form`` files (FORM_DIRS) of the forms a diagram names, by form name."""
+    try:
+        root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
+    except DiagramError:
+        return {}
+    keys = set(root.xpath("//@camunda:formKey", namespaces=NSMAP))
+    return {form_name(k): schema for k in keys if (schema := form_schema(k)) is not None}
+
+
+def definition_deploy(
+    *, content: bytes, user, comment: str = "", forms: dict[str, dict] | None = None
+) -> Deployment:
+    """Validate and deploy, with the forms it names frozen beside it (``forms``: schemas by form
+    name that take precedence, a draft's). Same diagram and forms as the latest version:
+    nothing new. Refuses with every problem listed (DeploymentRefused), or NotAllowed for a user
+    who may not change the procedure (see services/procedures.py)."""
+    if user is not None and not is_process_owner(user):
         raise NotAllowed("only process owners may deploy diagrams")
-    check, problems, dependencies = definition_check(content=content)
+    forms = forms or {}
+    check, problems, dependencies = definition_check(content=content, forms=frozenset(forms))
     if problems or check is None or check.parsed is None:
         raise DeploymentRefused(problems=problems or [Problem("the diagram could not be read")])
     parsed = check.parsed
+    require_change_procedure(user, Procedure.objects.filter(key=parsed.key).first())
     digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
         # Lock the key's rows so two deploys of a new version cannot both take the same number.
@@ -280,7 +337,9 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
             .order_by("-version")
             .first()
         )
-        if latest is not None and latest.sha256 == digest:
+        frozen = _frozen_forms(parsed.root, forms, latest)
+        procedure_ensure(key=parsed.key, name=parsed.name, owner=user)
+        if latest is not None and latest.sha256 == digest and latest.forms in ({}, frozen):
             definition_grant_start(latest)  # idempotent; versions deployed before the rule
             return Deployment(latest, created=False)
         version = (
@@ -294,6 +353,8 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
             sha256=digest,
             deployed_by=user,
             dependencies=[d.pk for d in dependencies],
+            comment=comment.strip(),
+            forms=frozen,
         )
         payload = {
             "key": definition.key,
@@ -301,6 +362,10 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
             "sha256": digest,
             "name": definition.name,
         }
+        if comment.strip():
+            payload["comment"] = comment.strip()
+        if frozen:
+            payload["forms"] = {name: _schema_digest(schema) for name, schema in frozen.items()}
         if check.decision_tasks:
             # Decision tables are read from DMN_DIRS (like forms); record which ones were there.
             digests = decision_files().digests
@@ -311,6 +376,11 @@ def definition_deploy(*, content: bytes, user) -> Deployment:
         _schedule_automatic_starts(definition)
         definition_grant_start(definition)
     return Deployment(definition, created=True)
+
+
+def _schema_digest(schema: dict) -> str:
+    blob = json.dumps(schema, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _schedule_automatic_starts(definition: ProcessDefinition) -> None:

@@ -20,7 +20,7 @@ from ..engine.runtime import (
     state_digest,
     task_states,
 )
-from ..models import AuditKind, ProcessInstance
+from ..models import AuditKind, ProcessDefinition, ProcessInstance
 from .definitions import runtime_for
 
 _ENGINE_EVENTS = {
@@ -29,6 +29,7 @@ _ENGINE_EVENTS = {
     AuditKind.TIMER_FIRED,
     AuditKind.JOB_COMPLETED,
     AuditKind.EVENT_RECEIVED,
+    AuditKind.INSTANCE_MIGRATED,
 }
 
 
@@ -77,9 +78,29 @@ def _canonical(data) -> str:
     return json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
 
 
-def _apply(runtime, workflow, event, ids) -> None:
-    """Re-run one recorded input at the moment it happened."""
+def initial_definition(instance: ProcessInstance) -> ProcessDefinition:
+    """The version a case started on: its current one, unless it was moved since."""
+    moved = (
+        instance.audit_events.filter(kind=AuditKind.INSTANCE_MIGRATED).order_by("sequence").first()
+    )
+    if moved is None:
+        return instance.definition
+    return ProcessDefinition.objects.get(pk=moved.payload["from_definition"])
+
+
+def _apply(runtime, workflow, event, ids):
+    """Re-run one recorded input at the moment it happened; returns the runtime to go on with
+    (another version's after a migration)."""
     now, payload = event.created_at, event.payload
+    if event.kind == AuditKind.INSTANCE_MIGRATED:
+        from ..engine.migration import MigrationRefused, migrate
+
+        target = runtime_for(ProcessDefinition.objects.get(pk=payload["to_definition"]))
+        try:
+            migrate(workflow, target, ids=ids, now=now)
+        except MigrationRefused as refused:
+            raise TaskNotReady(f"the move to version {payload['to_version']}: {refused}") from None
+        return target
     if event.kind == AuditKind.TASK_COMPLETED:
         task_id = uuid.UUID(event.task_id)
         runtime.complete_user_task(
@@ -101,12 +122,13 @@ def _apply(runtime, workflow, event, ids) -> None:
             ids=ids,
             now=now,
         )
+    return runtime
 
 
 def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
     """Replay ``instance``; the report says, event by event, whether the replay matched."""
     report = ReplayReport(instance_id=instance.pk)
-    runtime = runtime_for(instance.definition)
+    runtime = runtime_for(initial_definition(instance))
     workflow, ids = None, None
     for event in instance.audit_events.order_by("sequence"):
         if event.kind not in _ENGINE_EVENTS:
@@ -121,8 +143,15 @@ def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
             elif workflow is None:
                 raise TaskNotReady("no start event precedes this event")
             else:
-                _apply(runtime, workflow, event, ids)
-        except (EngineFailure, TaskNotReady, NotWaiting, KeyError, ValueError) as exc:
+                runtime = _apply(runtime, workflow, event, ids)
+        except (
+            EngineFailure,
+            TaskNotReady,
+            NotWaiting,
+            KeyError,
+            ValueError,
+            ProcessDefinition.DoesNotExist,
+        ) as exc:
             report.steps.append(
                 ReplayStep(event.sequence, event.kind, event.element_id, False, str(exc))
             )

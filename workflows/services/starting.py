@@ -180,5 +180,5 @@ def start_form_errors(definition: ProcessDefinition, variables: dict) -> FieldEr
     key = definition_start_form_key(definition)
     if not key:
         return {}
-    schema = form_schema(form_name(key))
+    schema = form_schema(form_name(key), definition)
     return validate_form_data(schema, variables) if schema is not None else {}

@@ -125,7 +125,7 @@ def task_complete(*, task_id: int, user, data) -> HumanTask:
         _require_reach(user, task)
         _require_open(task, instance)
         _require_worker(user, task)
-        invalid = task_form_errors(task.form_key or "", data)
+        invalid = task_form_errors(task.form_key or "", data, instance.definition)
         if invalid:
             # Kept as the draft, so nothing typed is lost; refused below, after the commit.
             task.draft_data = data

@@ -1,0 +1,225 @@
+"""A procedure's draft: changed in the modeler, checked, saved without deploying, then deployed.
+
+One draft per procedure, shared by its owners. Every save names the revision it was edited
+from; a save from an older revision is refused (Conflict, saying who saved since), so two owners
+editing at once never overwrite each other. A draft is checked with the same checks as deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import conf
+from ..engine.parser import DiagramError, load_xml
+from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound, Problem
+from ..models import Procedure, ProcessDefinition, ProcessDraft
+from .definitions import Deployment, definition_check, definition_deploy, diagram_key, file_forms
+from .procedures import is_process_owner, procedure_ensure, require_change_procedure
+
+KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+FORM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+MAX_FORM_BYTES = 512 * 1024
+
+# A new procedure starts as: start → one step in the township's lane → end (placeholders
+# {key} and {name}, filled with str.format).
+STARTER_DIAGRAM = (Path(__file__).parent / "starter_diagram.bpmn").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class DraftCheck:
+    problems: list[Problem]
+    form_problems: dict[str, list[str]]  # form name → what is wrong with it
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.form_problems
+
+
+def _require_owner(user) -> None:
+    if not is_process_owner(user):
+        raise NotAllowed("only process owners may open the modeler")
+
+
+def _procedure(key: str) -> Procedure:
+    procedure = Procedure.objects.filter(key=key).first()
+    if procedure is not None:
+        return procedure
+    latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+    if latest is None:
+        raise NotFound(f"there is no procedure '{key}'")
+    # Deployed before procedures had owners: it belongs to every process owner.
+    return procedure_ensure(key=key, name=latest.name)
+
+
+def draft_open(*, key: str, user) -> ProcessDraft:
+    """The procedure's draft; the first time, a copy of its latest version (with its forms)."""
+    _require_owner(user)
+    procedure = _procedure(key)
+    draft = ProcessDraft.objects.filter(procedure=procedure).select_related("updated_by").first()
+    if draft is not None:
+        return draft
+    latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+    if latest is None:
+        raise NotFound(f"the procedure '{key}' has neither a draft nor a deployed version")
+    forms = dict(latest.forms) or file_forms(latest.bpmn_xml.encode())
+    draft, _ = ProcessDraft.objects.get_or_create(
+        procedure=procedure,
+        defaults={"bpmn_xml": latest.bpmn_xml, "forms": forms, "based_on": latest},
+    )
+    return draft
+
+
+def procedure_create(*, key: str, name: str, user, bpmn_xml: str = "") -> ProcessDraft:
+    """A new procedure, its draft a starter diagram (or the uploaded ``bpmn_xml``), owned by
+    ``user``. Nothing is deployed."""
+    _require_owner(user)
+    key, name = key.strip(), name.strip()
+    errors: dict[str, list[str]] = {}
+    if not KEY_PATTERN.match(key) or len(key) > 200:
+        errors["key"] = [
+            "use letters, digits and _ . - (starting with a letter or _), at most 200 characters"
+        ]
+    elif Procedure.objects.filter(key=key).exists() or (
+        ProcessDefinition.objects.filter(key=key).exists()
+    ):
+        errors["key"] = [f"a procedure '{key}' exists already: open it instead"]
+    if not name and not bpmn_xml:
+        errors["name"] = ["give the procedure a name, as people will see it"]
+    if errors:
+        raise InvalidInput("the procedure was not created", errors)
+    content = bpmn_xml or STARTER_DIAGRAM.format(key=key, name=_xml_text(name))
+    _require_readable(content, key=key)
+    with transaction.atomic():
+        procedure = procedure_ensure(key=key, name=name or key, owner=user)
+        return ProcessDraft.objects.create(
+            procedure=procedure, bpmn_xml=content, forms={}, updated_by=user
+        )
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "'")
+
+
+def _require_readable(content: str, *, key: str) -> None:
+    """A diagram that can be stored as this procedure's draft: well-formed, safe XML, one
+    process with the procedure's key. Everything else is a check problem, not a refusal."""
+    try:
+        load_xml(content.encode(), max_bytes=conf.get("MAX_BPMN_BYTES"))
+    except DiagramError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        raise InvalidInput(
+            f"the diagram is not valid BPMN XML{where}: {exc.message}",
+            {"bpmn_xml": [exc.message]},
+        ) from None
+    found = diagram_key(content.encode())
+    if found != key:
+        raise InvalidInput(
+            f"the diagram's process id is '{found}', but this is the procedure '{key}': "
+            "keep the process id (a new id is a new procedure)",
+            {"bpmn_xml": [f"process id '{found}' is not '{key}'"]},
+        )
+
+
+def _require_forms(forms) -> dict[str, dict]:
+    if not isinstance(forms, dict):
+        raise InvalidInput("forms must be an object of form name → form-js schema")
+    errors = {}
+    for name, schema in forms.items():
+        if not FORM_NAME_PATTERN.match(str(name)):
+            errors[f"forms.{name}"] = ["a form name uses letters, digits, _ and - only"]
+        elif not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
+            errors[f"forms.{name}"] = ["not a form-js schema (it needs a list of components)"]
+        elif len(json.dumps(schema, ensure_ascii=False).encode()) > MAX_FORM_BYTES:
+            errors[f"forms.{name}"] = [f"the form is larger than {MAX_FORM_BYTES:,} bytes"]
+    if errors:
+        raise InvalidInput("the draft's forms were not saved", errors)
+    return forms
+
+
+def draft_save(*, key: str, user, bpmn_xml: str, forms: dict | None, revision: int) -> ProcessDraft:
+    """Save the draft edited from ``revision``; Conflict if somebody saved after it."""
+    _require_owner(user)
+    procedure = _procedure(key)
+    require_change_procedure(user, procedure)
+    if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
+        raise InvalidInput("the draft has no diagram", {"bpmn_xml": ["this field is required"]})
+    _require_readable(bpmn_xml, key=key)
+    with transaction.atomic():
+        draft_open(key=key, user=user)
+        draft = ProcessDraft.objects.select_for_update().get(procedure=procedure)
+        if draft.revision != revision:
+            raise Conflict(_stale(draft, revision))
+        draft.bpmn_xml = bpmn_xml
+        if forms is not None:
+            draft.forms = _require_forms(forms)
+        draft.revision += 1
+        draft.updated_by, draft.updated_at = user, timezone.now()
+        draft.save()
+    return draft
+
+
+def _stale(draft: ProcessDraft, revision: int) -> str:
+    who = draft.updated_by.get_username() if draft.updated_by else "somebody"
+    when = timezone.localtime(draft.updated_at).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{who} saved this draft at {when} (revision {draft.revision}) after you opened "
+        f"revision {revision}: nothing of yours was overwritten — reload the draft, then "
+        "make your change again"
+    )
+
+
+def draft_check(*, key: str, user, bpmn_xml: str | None = None, forms=None) -> DraftCheck:
+    """Every problem deploy would refuse, for the draft (or the diagram being edited)."""
+    draft = draft_open(key=key, user=user)
+    content = draft.bpmn_xml if bpmn_xml is None else bpmn_xml
+    forms = draft.forms if forms is None else forms
+    form_problems: dict[str, list[str]] = {}
+    try:
+        forms = _require_forms(forms)
+    except InvalidInput as invalid:
+        form_problems = {k.removeprefix("forms."): v for k, v in invalid.fields.items()}
+        forms = {}
+    _, problems, _ = definition_check(content=content.encode(), forms=frozenset(forms))
+    found = diagram_key(content.encode())
+    if found and found != key:
+        problems = [Problem(f"the process id must stay '{key}'", found), *problems]
+    return DraftCheck(problems, form_problems)
+
+
+def draft_deploy(*, key: str, user, revision: int, comment: str = "") -> Deployment:
+    """Deploy the draft as it is at ``revision`` (what its deployer saw), with its forms."""
+    _require_owner(user)
+    procedure = _procedure(key)
+    require_change_procedure(user, procedure)
+    if not comment.strip():
+        raise InvalidInput(
+            "say why this version is deployed", {"comment": ["this field is required"]}
+        )
+    with transaction.atomic():
+        draft = ProcessDraft.objects.select_for_update().filter(procedure=procedure).first()
+        if draft is None:
+            raise NotFound(f"the procedure '{key}' has no draft to deploy")
+        if draft.revision != revision:
+            raise Conflict(_stale(draft, revision))
+        deployment = definition_deploy(
+            content=draft.bpmn_xml.encode(), user=user, comment=comment, forms=draft.forms
+        )
+        draft.based_on = deployment.definition
+        draft.save(update_fields=["based_on"])
+    return deployment
+
+
+def draft_discard(*, key: str, user) -> None:
+    """Throw the draft away; the next open starts again from the latest version."""
+    _require_owner(user)
+    procedure = _procedure(key)
+    require_change_procedure(user, procedure)
+    if not ProcessDefinition.objects.filter(key=key).exists():
+        raise Conflict("a procedure that was never deployed has only its draft: keep it")
+    ProcessDraft.objects.filter(procedure=procedure).delete()
