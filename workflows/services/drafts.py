@@ -92,7 +92,8 @@ def procedure_create(*, key: str, name: str, user, bpmn_xml: str = "") -> Proces
     if not name and not bpmn_xml:
         errors["name"] = ["give the procedure a name, as people will see it"]
     if errors:
-        raise InvalidInput("the procedure was not created", errors)
+        listed = "; ".join(f"{field}: {' '.join(m)}" for field, m in errors.items())
+        raise InvalidInput(f"the procedure was not created: {listed}", errors)
     content = bpmn_xml or STARTER_DIAGRAM.format(key=key, name=_xml_text(name))
     _require_readable(content, key=key)
     with transaction.atomic():
