@@ -14,6 +14,11 @@ def nav(request):
                 user and user.is_authenticated and user_has_role(user, conf.get("OPERATOR_ROLE"))
             )
         ),
+        "nav_is_process_owner": SimpleLazyObject(
+            lambda: bool(
+                user and user.is_authenticated and user_has_role(user, conf.get("DEPLOYER_ROLE"))
+            )
+        ),
         # Auditors (and whoever reads every case) get the audit search in the menu; anyone may
         # open the replay of a case they can read.
         "nav_is_auditor": SimpleLazyObject(

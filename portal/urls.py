@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, auth, cases, inbox, ops, petitions, start, tasks
+from .views import audit, auth, cases, inbox, modeler, ops, petitions, start, tasks
 
 app_name = "portal"
 
@@ -31,6 +31,20 @@ urlpatterns = [
     path("audit/cases/<int:pk>/", audit.case_replay, name="audit-case"),
     path("audit/cases/<int:pk>/history.json", audit.case_history_json, name="audit-case-json"),
     path("audit/cases/<int:pk>/history.pdf", audit.case_history_pdf, name="audit-case-pdf"),
+    path("modeler/", modeler.procedure_list, name="modeler-list"),
+    path("modeler/<str:key>/", modeler.modeler_page, name="modeler"),
+    path("modeler/<str:key>/draft.json", modeler.draft_json, name="modeler-draft"),
+    path("modeler/<str:key>/check.json", modeler.check_json, name="modeler-check"),
+    path("modeler/<str:key>/deploy.json", modeler.deploy_json, name="modeler-deploy"),
+    path("modeler/<str:key>/templates.json", modeler.templates_json, name="modeler-templates"),
+    path("modeler/<str:key>/versions/", modeler.version_list, name="modeler-versions"),
+    path("modeler/<str:key>/diff/", modeler.version_diff, name="modeler-diff"),
+    path("modeler/<str:key>/v<int:version>.bpmn", modeler.version_file, name="modeler-file"),
+    path(
+        "modeler/<str:key>/v<int:version>/migrate/",
+        modeler.version_migrate,
+        name="modeler-migrate",
+    ),
     path("ops/", ops.overview, name="ops"),
     path("ops/instances/", ops.instance_list, name="ops-instances"),
     path("ops/procedures/<str:key>/", ops.procedure_overlay, name="ops-procedure"),

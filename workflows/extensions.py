@@ -78,6 +78,11 @@ def register_task_view(form_key: str, label: str = "") -> None:
     _task_views[form_key] = label or form_key
 
 
+def task_views() -> dict[str, str]:
+    """Form keys a portal view renders, with their labels."""
+    return dict(_task_views)
+
+
 def register_completion_hook(form_key: str, hook: Callable) -> None:
     """Run ``hook(task=, instance=, user=, data=) -> dict`` when a task with this form key is
     completed, through any door (portal, API), inside the completion's transaction.

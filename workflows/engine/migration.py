@@ -31,6 +31,7 @@ class MigrationBlocker:
     element: str
     name: str
     reason: str
+    code: str = ""  # at_removed_step, passed_removed_step, subprocess_removed (for translations)
 
 
 @dataclass
@@ -70,6 +71,7 @@ def migration_plan(workflow: BpmnWorkflow, target: DefinitionRuntime) -> Migrati
                     spec_name,
                     spec_name,
                     f"the running sub-process '{spec_name}' is not part of the new version",
+                    "subprocess_removed",
                 )
             )
             continue
@@ -79,13 +81,18 @@ def migration_plan(workflow: BpmnWorkflow, target: DefinitionRuntime) -> Migrati
             element, name = _element(task)
             if element in ("Root", "Start", "End") or element.endswith(".EndJoin"):
                 continue
-            why = (
-                "the case is at this step, which the new version does not have"
-                if task.has_state(_ACTIVE)
-                else "the case passed this step, which the new version does not have, so its "
-                "history could not be read against the new version"
-            )
-            plan.blockers.append(MigrationBlocker(element, name, why))
+            if task.has_state(_ACTIVE):
+                why, code = (
+                    "the case is at this step, which the new version does not have",
+                    ("at_removed_step"),
+                )
+            else:
+                why = (
+                    "the case passed this step, which the new version does not have, so its "
+                    "history could not be read against the new version"
+                )
+                code = "passed_removed_step"
+            plan.blockers.append(MigrationBlocker(element, name, why, code))
         plan.changed += [_element(t)[0] for t in diff.changed if t.has_state(_ACTIVE)]
     unique = {(b.element, b.reason): b for b in plan.blockers}
     plan.blockers = list(unique.values())

@@ -46,18 +46,21 @@ class MigrationCandidate:
 def _not_movable_state(instance: ProcessInstance) -> MigrationBlocker | None:
     if instance.state in MOVABLE_STATES:
         return None
-    why = {
-        InstanceState.INCIDENT: "the case has an incident: retry or resolve it first",
-    }.get(instance.state, f"the case is {instance.get_state_display()}")
-    return MigrationBlocker("", "", why)
+    if instance.state == InstanceState.INCIDENT:
+        return MigrationBlocker(
+            "", "", "the case has an incident: retry or resolve it first", "incident"
+        )
+    return MigrationBlocker("", "", f"the case is {instance.state}", "finished")
 
 
 def instance_migration_plan(instance: ProcessInstance, target: ProcessDefinition) -> MigrationPlan:
     """Whether ``instance`` could move onto ``target`` now, and if not, why."""
     if instance.definition.key != target.key:
-        return MigrationPlan([MigrationBlocker("", "", "the target is another procedure")])
+        return MigrationPlan([MigrationBlocker("", "", "the target is another procedure", "other")])
     if instance.definition_id == target.pk:
-        return MigrationPlan([MigrationBlocker("", "", "the case already runs on this version")])
+        return MigrationPlan(
+            [MigrationBlocker("", "", "the case already runs on this version", "same_version")]
+        )
     blocker = _not_movable_state(instance)
     if blocker is not None:
         return MigrationPlan([blocker])
