@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import BPMN
 from workflows.exceptions import Conflict, NotAllowed
 from workflows.models import AuditKind, HumanTask, HumanTaskState
+from workflows.selectors.case_replay import case_history, case_verify
 from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
 from workflows.services.migration import instance_migrate, migration_candidates
@@ -73,6 +74,9 @@ def test_a_case_moves_to_the_new_version_and_runs_its_new_step(versions, case, o
     )
     report = instance_replay(instance=case)
     assert report.matches, (report.first_mismatch, report.differences)
+    # The auditor's replay follows the case across the move, and verifies it.
+    verification = case_verify(case_history(instance=case))
+    assert verification.intact and verification.reproduces, verification
 
 
 def test_a_case_at_a_removed_step_stays_and_says_why(versions, case, owner):
