@@ -282,11 +282,12 @@ async function download() {
 
 async function upload(file) {
   const content = await file.text();
+  const before = await currentXml(); // unsaved edits included: a bad file must not cost them
   try {
     await modeler.importXML(content);
   } catch (error) {
     say(`${text.unreadable}: ${error.message}`, "error");
-    await load(); // what was there before stays: the draft as saved
+    await modeler.importXML(before);
     return;
   }
   canvas.zoom("fit-viewport", "auto");

@@ -113,6 +113,14 @@ def test_a_process_owner_changes_deploys_compares_and_moves_a_case(
     page.evaluate(CONNECT_STEP, step_id)
     page.wait_for_function("document.getElementById('modeler').dataset.lintErrors === '0'")
 
+    # A file that is not a diagram is refused, and the unsaved change is still there.
+    page.set_input_files(
+        "#upload-bpmn",
+        files=[{"name": "broken.bpmn", "mimeType": "application/xml", "buffer": b"<bpmn:oops"}],
+    )
+    page.wait_for_selector("#modeler-messages .error")
+    assert page.evaluate("(id) => !!fzModeler.get('elementRegistry').get(id)", step_id)
+
     # The new step's own form, in the form-js editor with a live preview.
     page.evaluate(
         "(id) => fzModeler.get('selection').select(fzModeler.get('elementRegistry').get(id))",

@@ -12,11 +12,21 @@ class DefinitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProcessDefinition
-        fields = ["id", "key", "version", "name", "sha256", "deployed_by", "deployed_at"]
+        fields = [
+            "id",
+            "key",
+            "version",
+            "name",
+            "sha256",
+            "deployed_by",
+            "deployed_at",
+            "comment",
+        ]
 
 
 class DeployInputSerializer(serializers.Serializer):
     file = serializers.FileField()
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
 class DeployResultSerializer(serializers.Serializer):

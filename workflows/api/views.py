@@ -58,7 +58,8 @@ class DefinitionListView(generics.ListAPIView):
             # Refused before reading: the same answer the service gives, without the bytes.
             message = f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes"
             raise DeploymentRefused(problems=[Problem(message)])
-        deployment = definition_deploy(content=upload.read(), user=request.user)
+        comment = str(request.data.get("comment") or "")[:500]
+        deployment = definition_deploy(content=upload.read(), user=request.user, comment=comment)
         body = {
             "key": deployment.definition.key,
             "version": deployment.definition.version,
