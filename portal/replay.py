@@ -21,10 +21,11 @@ from django.utils.translation import gettext as _
 
 from workflows import extensions
 from workflows.audit_origin import ORIGIN_KEY
-from workflows.models import AuditHead, ProcessInstance
+from workflows.models import AuditHead, AuditKind, ProcessDefinition, ProcessInstance
 from workflows.scopes import resolver
 from workflows.selectors.case_replay import CaseHistory, Frame, case_history
 from workflows.services.documents import documents_of
+from workflows.services.replay import initial_definition
 
 from .lookups import data_labels, element_names, people_names, value_labels
 
@@ -173,7 +174,14 @@ def replay_document(history: CaseHistory) -> dict:
     steps = []
     previous_data: dict = {}
     previous_record: dict[str, dict] = {}
+    # The diagram each step is drawn on: the case's first version, then each version it moved to.
+    diagram = initial_definition(history.instance)
+    diagrams = {diagram.pk: diagram}
     for frame in history.frames:
+        if frame.source == "instance" and frame.kind == AuditKind.INSTANCE_MIGRATED:
+            target = frame.payload.get("to_definition")
+            diagram = diagrams.get(target) or ProcessDefinition.objects.get(pk=target)
+            diagrams[diagram.pk] = diagram
         # Frames share the state dict object until the engine moves; index by identity.
         key = id(frame.states)
         if key not in state_index:
@@ -209,6 +217,7 @@ def replay_document(history: CaseHistory) -> dict:
                 "changes": changes,
                 "deadlines": presenter.deadlines(frame),
                 "problem": frame.replay_problem,
+                "diagram": diagram.pk,
             }
         )
     return {
@@ -218,6 +227,13 @@ def replay_document(history: CaseHistory) -> dict:
         "documents": _documents(history),
         "problem": history.replay_problem,
         "labels": presenter.labels,
+        "diagrams": {
+            str(pk): {
+                "url": reverse("portal:definition-xml", args=[pk]),
+                "version": definition.version,
+            }
+            for pk, definition in diagrams.items()
+        },
     }
 
 

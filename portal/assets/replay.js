@@ -176,10 +176,28 @@ class Replay {
     document.getElementById("step-data").replaceChildren(...data);
   }
 
+  // A case moved to another version is drawn on the version each step happened on.
+  async switchDiagram(pk) {
+    const wanted = this.doc.diagrams && this.doc.diagrams[String(pk)];
+    if (!this.viewer || !wanted || this.diagram === pk) return;
+    this.diagram = pk;
+    const response = await fetch(wanted.url, { credentials: "same-origin" });
+    await this.viewer.importXML(await response.text());
+    this.viewer.get("canvas").zoom("fit-viewport", "auto");
+    this.painted = new Map();
+    this.focused = null;
+    this.host.dataset.diagramVersion = String(wanted.version);
+  }
+
   show(index) {
     if (!this.steps.length || index === this.current) return;
     const began = performance.now();
     const step = this.steps[index];
+    if (step.diagram !== undefined && this.diagram !== undefined && step.diagram !== this.diagram) {
+      this.switchDiagram(step.diagram).then(() => {
+        if (this.current === index) this.paint(step);
+      });
+    }
     this.paint(step);
     this.panel(step, index);
     const previous = this.list.querySelector("li.current");
@@ -203,18 +221,21 @@ async function mount(host) {
   const doc = JSON.parse(document.getElementById(host.dataset.document).textContent);
   const container = host.querySelector("#replay-diagram");
   let viewer = null;
+  let diagram;
   try {
     const response = await fetch(host.dataset.xmlUrl, { credentials: "same-origin" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     viewer = new NavigatedViewer({ container });
     await viewer.importXML(await response.text());
     viewer.get("canvas").zoom("fit-viewport", "auto");
+    diagram = doc.steps.length ? doc.steps[0].diagram : undefined;
   } catch (error) {
     // The history is still worth stepping through without its picture.
     container.replaceChildren(item("p", `${host.dataset.failed} (${error.message})`, "muted"));
     viewer = null;
   }
   const replay = new Replay(host, doc, viewer);
+  replay.diagram = diagram; // the page loads the case's first version
   // ?step=N names a step; ?event=N the case chain's event N (as verification reports name it).
   const params = new URLSearchParams(window.location.search);
   let asked = Number(params.get("step")) || 1;

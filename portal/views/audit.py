@@ -18,6 +18,7 @@ from workflows.selectors.audit_search import AuditQuery, audit_case_search
 from workflows.selectors.case_replay import case_history, case_verify
 from workflows.selectors.instances import instance_for_user
 from workflows.services.audit import audit_export, audit_verify
+from workflows.services.replay import initial_definition
 
 from .. import replay
 from ..lookups import latest_definitions, unit_names
@@ -94,7 +95,7 @@ def case_replay(request, pk: int):
     checked, breaks = audit_verify(streams=list(view.streams))
     context = {
         "instance": instance,
-        "definition": instance.definition,
+        "definition": initial_definition(instance),  # a moved case: the page switches per step
         "document": view.document,
         "view": view,
         "events_checked": checked,

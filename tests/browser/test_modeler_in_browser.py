@@ -164,6 +164,14 @@ def test_a_process_owner_changes_deploys_compares_and_moves_a_case(
     running.instance.refresh_from_db()
     assert running.instance.definition == v2
 
+    # Its replay draws each step on the version it happened on: the last on version 2.
+    page.goto(f"{page.base}/audit/cases/{running.instance_id}/")
+    page.wait_for_selector("#replay[data-ready=true]")
+    page.click("[data-go=last]")
+    page.wait_for_selector("#replay[data-diagram-version='2']")
+    page.click("[data-go=first]")
+    page.wait_for_selector("#replay[data-diagram-version='1']")
+
     # A new case runs the new step first, in the village officer's lane, with its form.
     fresh = register(staff["village"], child, requested_devices=["FZ-YD-02"])
     task = HumanTask.objects.get(instance=fresh.instance, state=HumanTaskState.OPEN)

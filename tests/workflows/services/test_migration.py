@@ -2,6 +2,7 @@
 
 import pytest
 
+from portal.replay import replay_document
 from tests.conftest import BPMN
 from workflows.exceptions import Conflict, NotAllowed
 from workflows.models import AuditKind, HumanTask, HumanTaskState
@@ -52,7 +53,7 @@ def versions(case, owner):
 
 
 def test_a_case_moves_to_the_new_version_and_runs_its_new_step(versions, case, owner, township_a):
-    _, v2 = versions
+    v1, v2 = versions
     task = case.human_tasks.get()
     task_claim(task_id=task.pk, user=township_a)
 
@@ -75,8 +76,13 @@ def test_a_case_moves_to_the_new_version_and_runs_its_new_step(versions, case, o
     report = instance_replay(instance=case)
     assert report.matches, (report.first_mismatch, report.differences)
     # The auditor's replay follows the case across the move, and verifies it.
-    verification = case_verify(case_history(instance=case))
+    history = case_history(instance=case)
+    verification = case_verify(history)
     assert verification.intact and verification.reproduces, verification
+    # Each step is drawn on the version it happened on.
+    document = replay_document(history)
+    assert set(document["diagrams"]) == {str(v1.pk), str(v2.pk)}
+    assert document["steps"][0]["diagram"] == v1.pk and document["steps"][-1]["diagram"] == v2.pk
 
 
 def test_a_case_at_a_removed_step_stays_and_says_why(versions, case, owner):
