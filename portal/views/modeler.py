@@ -10,7 +10,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,9 +24,13 @@ from workflows.exceptions import (
     NotFound,
     WorkflowError,
 )
-from workflows.models import ProcessDefinition, ProcessInstance
-from workflows.selectors.modeling import element_templates, procedure_rows, procedure_versions
-from workflows.services.access import reads_everything
+from workflows.models import Procedure, ProcessInstance
+from workflows.selectors.modeling import (
+    element_templates,
+    procedure_rows,
+    procedure_version,
+    procedure_versions,
+)
 from workflows.services.drafts import (
     draft_check,
     draft_deploy,
@@ -99,11 +103,6 @@ def _draft_body(draft) -> dict:
     }
 
 
-def _require_reader(user) -> None:
-    if not (is_process_owner(user) or reads_everything(user)):
-        raise NotAllowed(_("Only process owners and auditors see the procedures' versions."))
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def procedure_list(request):
@@ -150,7 +149,10 @@ def modeler_page(request, key: str):
         draft = draft_open(key=key, user=request.user)
     except WorkflowError as exc:
         return refused(request, exc)
-    versions = procedure_versions(key)
+    try:
+        versions = procedure_versions(key, user=request.user)
+    except NotFound:
+        versions = []  # a new procedure: only its draft so far
     opened = None
     if request.GET.get("version", "").isdigit():
         opened = next((v for v in versions if v.version == int(request.GET["version"])), None)
@@ -255,35 +257,27 @@ def templates_json(request, key: str):
 def version_list(request, key: str):
     """Every version: who deployed it, when and why; diff any two; move cases to one."""
     try:
-        _require_reader(request.user)
+        versions = procedure_versions(key, user=request.user)
     except WorkflowError as exc:
         return refused(request, exc)
-    versions = procedure_versions(key)
-    if not versions:
-        raise Http404(key)
+    procedure = Procedure.objects.filter(key=key).first()
     context = {
         "key": key,
         "name": versions[0].name,
         "versions": versions,
-        "may_change": is_process_owner(request.user),
+        "may_change": can_change_procedure(request.user, procedure),
     }
     return render(request, "portal/modeler/versions.html", context)
-
-
-def _version(key: str, version: int) -> ProcessDefinition:
-    definition = ProcessDefinition.objects.filter(key=key, version=version).first()
-    if definition is None:
-        raise Http404(f"{key} v{version}")
-    return definition
 
 
 @login_required
 @require_GET
 def version_file(request, key: str, version: int):
     """A deployed version's diagram as a .bpmn file."""
-    if not (is_process_owner(request.user) or reads_everything(request.user)):
-        return refused(request, NotAllowed(_("You may not download diagrams.")))
-    definition = _version(key, version)
+    try:
+        definition = procedure_version(key, version, user=request.user)
+    except WorkflowError as exc:
+        return refused(request, exc)
     response = HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")
     if "inline" not in request.GET:
         filename = f"{key}.v{version}.bpmn"
@@ -296,13 +290,11 @@ def version_file(request, key: str, version: int):
 def version_diff(request, key: str):
     """Two versions side by side, with added, removed and changed elements marked."""
     try:
-        _require_reader(request.user)
+        versions = procedure_versions(key, user=request.user)
     except WorkflowError as exc:
         return refused(request, exc)
-    versions = procedure_versions(key)
-    if not versions:
-        raise Http404(key)
-    numbers = [v.version for v in versions]
+    by_number = {v.version: v for v in versions}
+    numbers = list(by_number)
 
     def chosen(name: str, default: int) -> int:
         value = request.GET.get(name, "")
@@ -314,8 +306,8 @@ def version_diff(request, key: str):
         "key": key,
         "name": versions[0].name,
         "versions": versions,
-        "a": _version(key, older),
-        "b": _version(key, newer),
+        "a": by_number[older],
+        "b": by_number[newer],
     }
     return render(request, "portal/modeler/diff.html", context)
 
@@ -325,7 +317,10 @@ def version_diff(request, key: str):
 def version_migrate(request, key: str, version: int):
     """The live cases on other versions: which can move onto this one (and why not); move
     the selected ones."""
-    target = _version(key, version)
+    try:
+        target = procedure_version(key, version, user=request.user)
+    except WorkflowError as exc:
+        return refused(request, exc)
     if request.method == "POST":
         moved, failed = 0, []
         reason = request.POST.get("reason", "")

@@ -59,6 +59,11 @@ def _diffs(workflow: BpmnWorkflow, target: DefinitionRuntime):
 
 def migration_plan(workflow: BpmnWorkflow, target: DefinitionRuntime) -> MigrationPlan:
     """What moving ``workflow`` onto ``target`` would meet (the workflow is not changed)."""
+    return _plan(workflow, target)[0]
+
+
+def _plan(workflow: BpmnWorkflow, target: DefinitionRuntime):
+    """(plan, top-level diff, sub-process diffs)."""
     top, subs = _diffs(workflow, target)
     plan = MigrationPlan()
     for diff, owner in [(top, workflow)] + [
@@ -97,7 +102,7 @@ def migration_plan(workflow: BpmnWorkflow, target: DefinitionRuntime) -> Migrati
     unique = {(b.element, b.reason): b for b in plan.blockers}
     plan.blockers = list(unique.values())
     plan.changed = sorted(set(plan.changed))
-    return plan
+    return plan, top, subs
 
 
 class MigrationRefused(Exception):
@@ -116,11 +121,10 @@ def migrate(
     """Move ``workflow`` onto ``target`` in place; MigrationRefused (unchanged) if it cannot.
 
     Deterministic like every other step (same ids, same moment), so replay can repeat it."""
-    plan = migration_plan(workflow, target)
+    plan, top, subs = _plan(workflow, target)
     if not plan.possible:
         raise MigrationRefused(plan.blockers)
     before = snapshot(workflow)
-    top, subs = _diffs(workflow, target)
     with task_ids(ids), engine_clock(now):
         migrate_workflow(top, workflow, target.parsed.spec)
         for sp_id, sub in workflow.subprocesses.items():

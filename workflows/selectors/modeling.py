@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, Q
 
 from .. import conf, extensions
+from ..exceptions import NotAllowed, NotFound
 from ..forms import form_name
 from ..models import InstanceState, Procedure, ProcessDefinition, ProcessDraft
 from ..scopes import resolver
+from ..services.access import reads_everything
+from ..services.procedures import is_process_owner
 
 SCHEMA = "https://unpkg.com/@camunda/element-templates-json-schema/resources/schema.json"
 _LIVE = [InstanceState.RUNNING, InstanceState.WAITING, InstanceState.SUSPENDED, "incident"]
@@ -37,7 +40,7 @@ def procedure_rows() -> list[ProcedureRow]:
             live=Count("instances", filter=Q(instances__state__in=_LIVE)),
         )
     }
-    names = {d.key: d.name for d in ProcessDefinition.objects.order_by("key", "version")}
+    names = dict(ProcessDefinition.objects.order_by("key", "version").values_list("key", "name"))
     drafts = {d.procedure.key: d for d in ProcessDraft.objects.select_related("procedure")}
     keys = sorted(set(latest) | set(drafts) | set(Procedure.objects.values_list("key", flat=True)))
     procedures = {p.key: p for p in Procedure.objects.all()}
@@ -57,14 +60,34 @@ def procedure_rows() -> list[ProcedureRow]:
     return rows
 
 
-def procedure_versions(key: str) -> list[ProcessDefinition]:
-    """Newest first, with who deployed each and how many live cases it still has."""
-    return list(
+def require_version_reader(user) -> None:
+    """Process owners and auditors (whoever reads everything) read the deployed versions."""
+    if not (is_process_owner(user) or reads_everything(user)):
+        raise NotAllowed("only process owners and auditors read the procedures' versions")
+
+
+def procedure_versions(key: str, *, user) -> list[ProcessDefinition]:
+    """Newest first, with who deployed each and how many live cases it still has (the diagrams
+    themselves are not loaded)."""
+    require_version_reader(user)
+    versions = list(
         ProcessDefinition.objects.filter(key=key)
+        .defer("bpmn_xml", "forms")
         .select_related("deployed_by")
         .annotate(live_cases=Count("instances", filter=Q(instances__state__in=_LIVE)))
         .order_by("-version")
     )
+    if not versions:
+        raise NotFound(f"there is no procedure '{key}'")
+    return versions
+
+
+def procedure_version(key: str, version: int, *, user) -> ProcessDefinition:
+    require_version_reader(user)
+    definition = ProcessDefinition.objects.filter(key=key, version=version).first()
+    if definition is None:
+        raise NotFound(f"'{key}' has no version {version}")
+    return definition
 
 
 def form_choices(extra: list[str] = ()) -> list[tuple[str, str]]:

@@ -53,15 +53,18 @@ def _not_movable_state(instance: ProcessInstance) -> MigrationBlocker | None:
     return MigrationBlocker("", "", f"the case is {instance.state}", "finished")
 
 
+def _host_blocker(instance: ProcessInstance, target: ProcessDefinition) -> MigrationBlocker | None:
+    """What stops a move before the engine is asked (the engine checks the steps)."""
+    if instance.definition.key != target.key:
+        return MigrationBlocker("", "", "the target is another procedure", "other")
+    if instance.definition_id == target.pk:
+        return MigrationBlocker("", "", "the case already runs on this version", "same_version")
+    return _not_movable_state(instance)
+
+
 def instance_migration_plan(instance: ProcessInstance, target: ProcessDefinition) -> MigrationPlan:
     """Whether ``instance`` could move onto ``target`` now, and if not, why."""
-    if instance.definition.key != target.key:
-        return MigrationPlan([MigrationBlocker("", "", "the target is another procedure", "other")])
-    if instance.definition_id == target.pk:
-        return MigrationPlan(
-            [MigrationBlocker("", "", "the case already runs on this version", "same_version")]
-        )
-    blocker = _not_movable_state(instance)
+    blocker = _host_blocker(instance, target)
     if blocker is not None:
         return MigrationPlan([blocker])
     workflow = runtime_for(instance.definition).load(instance.serialized_state)
@@ -97,9 +100,9 @@ def instance_migrate(
             raise InvalidInput(
                 f"case #{instance.pk} runs '{instance.definition.key}', not '{target.key}'"
             )
-        plan = instance_migration_plan(instance, target)
-        if not plan.possible:
-            raise Conflict(_refusal(instance, target, plan.blockers))
+        blocker = _host_blocker(instance, target)
+        if blocker is not None:
+            raise Conflict(_refusal(instance, target, [blocker]))
         source = instance.definition
         now = timezone.now()
         workflow = runtime_for(source).load(instance.serialized_state)
@@ -144,11 +147,13 @@ def _reassign_open_tasks(instance: ProcessInstance, step, *, now) -> None:
     lane, candidates and form. Whoever claimed one keeps it, a draft is kept, and so are its
     deadlines: they ran from when the task began, which moving the case does not change."""
     ready = {t.task_id: t for t in step.after.user_tasks.values()}
-    rows = HumanTask.objects.filter(
-        instance=instance, state=HumanTaskState.OPEN, task_id__in=list(ready)
+    rows = list(
+        HumanTask.objects.filter(
+            instance=instance, state=HumanTaskState.OPEN, task_id__in=list(ready)
+        )
     )
-    for row in rows:
-        [fresh], candidates = build_human_tasks(instance, [ready[row.task_id]], now=now)
+    fresh_rows, candidates = build_human_tasks(instance, [ready[r.task_id] for r in rows], now=now)
+    for row, fresh in zip(rows, fresh_rows, strict=True):
         for field in (
             "element_id",
             "name",
@@ -162,9 +167,7 @@ def _reassign_open_tasks(instance: ProcessInstance, step, *, now) -> None:
         ):
             setattr(row, field, getattr(fresh, field))
         row.save()
-        TaskCandidate.objects.filter(task=row).delete()
-        rows_to_add = []
-        for _index, candidate in candidates:
-            candidate.task = row
-            rows_to_add.append(candidate)
-        TaskCandidate.objects.bulk_create(rows_to_add)
+    TaskCandidate.objects.filter(task__in=rows).delete()
+    for index, candidate in candidates:
+        candidate.task = rows[index]
+    TaskCandidate.objects.bulk_create([candidate for _, candidate in candidates])
