@@ -246,22 +246,24 @@ def _stored_root(definition: ProcessDefinition):
 
 
 def definition_check(
-    *, content: bytes, forms: frozenset[str] = frozenset()
+    *, content: bytes, forms: frozenset[str] = frozenset(), deployed: bool = True
 ) -> tuple[EngineCheck | None, list[Problem], list]:
     """Every problem of a diagram, without deploying it. Returns (check, problems, dependencies).
 
-    ``forms``: names of forms that exist besides FORM_DIRS (a draft's, an earlier version's)."""
+    ``forms``: names of forms that exist besides FORM_DIRS (a draft's, an earlier version's).
+    ``deployed=False`` reads no table: the called processes and the forms of earlier versions
+    are not looked up (the system check runs before ``migrate`` has created any table)."""
     try:
         root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
     except DiagramError as exc:
         return None, [Problem(exc.message, exc.element, exc.line)], []
-    dependencies, problems = _dependencies(root)
+    dependencies, problems = _dependencies(root) if deployed else ([], [])
     decisions = decision_files()
     check = check_diagram(
         root, extra_roots=[_stored_root(d) for d in dependencies], decisions=decisions.roots
     )
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
-    if check.parsed is not None:
+    if check.parsed is not None and deployed:
         forms = forms | _deployed_form_names(check.parsed.key)
     problems += _host_problems(check, forms) + _record_problems(check) + _start_role_problems(root)
     problems += _decision_problems(check, decisions)
@@ -301,6 +303,16 @@ def diagram_key(content: bytes) -> str:
         "./bpmn:process/@id", namespaces=NSMAP
     )
     return ids[0] if ids else ""
+
+
+def called_processes(content: bytes) -> list[str]:
+    """The processes a diagram's call activities call that it does not hold itself ([] when it
+    cannot be read: that is the diagram's own problem, reported by ``definition_check``)."""
+    try:
+        root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
+    except DiagramError:
+        return []
+    return missing_called_elements(root)
 
 
 def file_forms(content: bytes) -> dict[str, dict]:
