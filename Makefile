@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/fuzhu
+# Where make run serves; another address through the environment (FUZHU_ADDRESS=127.0.0.1:8123).
+FUZHU_ADDRESS ?= 127.0.0.1:8000
 
 ASSETS := portal/static/dist/.built
 
@@ -28,7 +30,7 @@ $(ASSETS): node_modules/.installed package.json $(wildcard portal/assets/*)
 
 assets: $(ASSETS)
 
-## make run: SQLite, demo data, http://127.0.0.1:8000
+## make run: SQLite, demo data, http://$(FUZHU_ADDRESS)
 run: install assets
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py deploy_processes
@@ -38,7 +40,7 @@ run: install assets
 	$(BIN)/python manage.py load_demo_medication
 	$(BIN)/python manage.py load_demo_petitions
 	@# The embedded job runner (timers, jobs, reminders, outbox) runs beside the web server.
-	trap 'kill 0' EXIT INT TERM; $(BIN)/python manage.py run_jobs & $(BIN)/python manage.py runserver 127.0.0.1:8000
+	trap 'kill 0' EXIT INT TERM; $(BIN)/python manage.py run_jobs & $(BIN)/python manage.py runserver $(FUZHU_ADDRESS)
 
 ## make test: lint, then the whole suite on SQLite (the embedded default) and on PostgreSQL
 test: install assets
