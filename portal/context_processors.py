@@ -3,7 +3,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from workflows import conf
-from workflows.services.access import reads_everything, user_has_role
+from workflows.services.access import can_audit, user_has_role
 
 
 def nav(request):
@@ -19,9 +19,7 @@ def nav(request):
                 user and user.is_authenticated and user_has_role(user, conf.get("DEPLOYER_ROLE"))
             )
         ),
-        # Auditors (and whoever reads every case) get the audit search in the menu; anyone may
-        # open the replay of a case they can read.
-        "nav_is_auditor": SimpleLazyObject(
-            lambda: bool(user and user.is_authenticated and reads_everything(user))
-        ),
+        # The audit area (search, replay, exports) is in the menu, and a case page links its
+        # replay, only for those it is for.
+        "nav_is_auditor": SimpleLazyObject(lambda: can_audit(user)),
     }

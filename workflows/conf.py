@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "DEPLOYER_ROLE": "process_owner",
     "OPERATOR_ROLE": "process_owner",
     "READ_ALL_ROLES": [],
+    # Who may open the audit area: search, replay, history exports, verification.
+    "AUDIT_ROLES": ["auditor"],
     "PROCESS_DIRS": [],
     # "celery": hand jobs to Celery on commit; "poll": the embedded runner sweeps the tables;
     # "immediate": run them in-process right after commit (tests, one-off scripts).

@@ -1,7 +1,8 @@
 """The auditors' pages: search cases, replay one on its diagram, verify it, export it.
 
-Reading only: every page here is a GET, and what a user finds is what they may read anyway
-(the selectors check), so an auditor reads everything and a township clerk their own cases."""
+Reading only: every page here is a GET. The area is the auditors' (and the process owners',
+for operations): everyone else gets a 403 from the selectors, whichever door they come by. What
+an auditor finds is still what they may read."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from workflows.exceptions import WorkflowError
 from workflows.models import AuditKind, AuditVerification
 from workflows.selectors.audit_search import AuditQuery, audit_case_search
 from workflows.selectors.case_replay import case_history, case_verify
-from workflows.selectors.instances import instance_for_user
+from workflows.selectors.instances import instance_for_audit
 from workflows.services.audit import audit_export, audit_verify
 from workflows.services.replay import initial_definition
 
@@ -60,8 +61,11 @@ def _query_from(request) -> tuple[AuditQuery, dict[str, str]]:
 def audit_search(request):
     query, errors = _query_from(request)
     page = None
-    if not query.empty and not errors:
+    try:
         found = audit_case_search(user=request.user, query=query)
+    except WorkflowError as exc:
+        return refused(request, exc)
+    if not query.empty and not errors:
         page = Paginator(found, portal_setting("PAGE_SIZE", 25)).get_page(page_number(request))
     context = {
         "query": query,
@@ -78,7 +82,7 @@ def audit_search(request):
 
 
 def _readable_history(request, pk: int):
-    instance = instance_for_user(instance_id=pk, user=request.user)
+    instance = instance_for_audit(instance_id=pk, user=request.user)
     return case_history(instance=instance)
 
 
@@ -86,7 +90,7 @@ def _readable_history(request, pk: int):
 def case_replay(request, pk: int):
     """The case on its exact diagram version, stepped event by event (``?step=N`` links one)."""
     try:
-        instance = instance_for_user(instance_id=pk, user=request.user)
+        instance = instance_for_audit(instance_id=pk, user=request.user)
     except WorkflowError as exc:
         return refused(request, exc)
     view = replay.replay_view(instance)
@@ -110,7 +114,7 @@ def case_history_json(request, pk: int):
     try:
         history = _readable_history(request, pk)
     except WorkflowError as exc:
-        return JsonResponse({"detail": exc.message}, status=exc.status)
+        return refused(request, exc)
     chains = [audit_export(stream=stream) for stream in history.streams]
     response = JsonResponse(
         {"instance": pk, "chains": chains}, json_dumps_params={"ensure_ascii": False}

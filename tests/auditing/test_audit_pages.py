@@ -51,8 +51,8 @@ def test_a_bad_date_is_named_not_ignored(auditor):
     assert "2025-13-45" in page and "audit-results" not in page
 
 
-def test_a_township_clerk_finds_and_replays_only_their_own_cases(petition, make_user):
-    other = make_user("clerk_b", ("township_staff", TOWNSHIP_B))
+def test_an_auditor_of_one_township_finds_and_replays_only_its_cases(petition, make_user):
+    other = make_user("shenji_b", ("auditor", TOWNSHIP_B))
     web = client(other)
     assert (
         f"/audit/cases/{petition.instance_id}/"

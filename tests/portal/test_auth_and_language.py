@@ -21,6 +21,12 @@ PAGES = [
     "/ops/",
     "/ops/instances/",
     "/ops/procedures/x/",
+    "/audit/",
+    "/audit/cases/1/",
+    "/audit/cases/1/history.json",
+    "/audit/cases/1/history.pdf",
+    "/modeler/",
+    "/medication/",
 ]
 
 

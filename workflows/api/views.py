@@ -16,7 +16,7 @@ from ..exceptions import DeploymentRefused, InvalidInput, Problem
 from ..models import ProcessDefinition
 from ..selectors.history import instance_history
 from ..selectors.inbox import inbox_for_user
-from ..selectors.instances import active_tasks, instance_for_user
+from ..selectors.instances import active_tasks, instance_for_audit, instance_for_user
 from ..services import instances as instance_services
 from ..services import tasks as task_services
 from ..services.audit import audit_export, instance_stream
@@ -107,7 +107,7 @@ class InstanceHistoryExportView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        instance = instance_for_user(instance_id=pk, user=request.user)
+        instance = instance_for_audit(instance_id=pk, user=request.user)
         export = audit_export(stream=instance_stream(instance.pk))
         response = Response(export)
         response["Content-Disposition"] = f'attachment; filename="case-{pk}-history.json"'

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .. import extensions
 from ..models import AuditEvent, ProcessInstance
+from ..services.access import require_audit
 from .inbox import SEARCH_VARIABLES
 from .instances import instances_visible_to
 
@@ -54,6 +55,7 @@ def audit_case_search(*, user, query: AuditQuery) -> QuerySet[ProcessInstance]:
 
     The period and the event kind apply to the case's history: a case matches when it holds an
     event in the period (of that kind, by that staff member, when those are given too)."""
+    require_audit(user)
     found = instances_visible_to(user=user)
     if query.procedure:
         found = found.filter(definition__key=query.procedure)

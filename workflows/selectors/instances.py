@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from .. import extensions
 from ..exceptions import NotFound
 from ..models import HumanTask, HumanTaskState, ProcessInstance, TaskCandidate
-from ..services.access import can_read_instance, grants_for, reads_everything
+from ..services.access import can_read_instance, grants_for, reads_everything, require_audit
 
 
 def instance_for_user(*, instance_id: int, user) -> ProcessInstance:
@@ -16,6 +16,13 @@ def instance_for_user(*, instance_id: int, user) -> ProcessInstance:
     if instance is None or not can_read_instance(user, instance):
         raise NotFound(f"process instance {instance_id} does not exist")
     return instance
+
+
+def instance_for_audit(*, instance_id: int, user) -> ProcessInstance:
+    """The instance for the audit area: NotAllowed for anyone outside it, then as
+    ``instance_for_user``."""
+    require_audit(user)
+    return instance_for_user(instance_id=instance_id, user=user)
 
 
 def active_tasks(instance: ProcessInstance) -> list[HumanTask]:

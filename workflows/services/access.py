@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from .. import conf, extensions
+from ..exceptions import NotAllowed
 from ..models import HumanTask, ProcessInstance
 from ..scopes import Grant, resolver
 
@@ -49,6 +52,24 @@ def reads_everything(user, grants: list[Grant] | None = None) -> bool:
         g.role in read_all and not g.path
         for g in (grants if grants is not None else grants_for(user))
     )
+
+
+def can_audit(user) -> bool:
+    """The audit area (search, replay, history exports, verification) is for the roles of
+    ``AUDIT_ROLES``; which cases they then find is still their read scope's business."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    audit_roles = set(conf.get("AUDIT_ROLES"))
+    return any(g.role in audit_roles for g in grants_for(user))
+
+
+def require_audit(user) -> None:
+    if not can_audit(user):
+        raise NotAllowed(
+            _("The audit area is for auditors: you may read a case from its own page.")
+        )
 
 
 def can_work_task(user, task: HumanTask, grants: list[Grant] | None = None) -> bool:
