@@ -30,6 +30,7 @@ from workflows.selectors.modeling import (
     procedure_rows,
     procedure_version,
     procedure_versions,
+    require_version_reader,
 )
 from workflows.services.drafts import (
     draft_check,
@@ -106,10 +107,15 @@ def _draft_body(draft) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def procedure_list(request):
-    """Every procedure with its latest version and draft; a form to create one."""
-    if not is_process_owner(request.user):
-        return refused(request, NotAllowed(_("Only process owners may open the modeler.")))
-    if request.method == "POST":
+    """Every procedure with its latest version and draft; a form to create one. Auditors read
+    the list and the versions (who deployed what, when and why), nothing more."""
+    owner = is_process_owner(request.user)
+    if not owner:
+        try:
+            require_version_reader(request.user)
+        except WorkflowError:
+            return refused(request, NotAllowed(_("Only process owners may open the modeler.")))
+    if request.method == "POST" and owner:
         upload = request.FILES.get("file")
         try:
             xml = _uploaded_xml(upload) if upload else ""
@@ -125,6 +131,7 @@ def procedure_list(request):
             return redirect("portal:modeler", key=draft.procedure.key)
     context = {
         "rows": procedure_rows(),
+        "may_create": owner,
         "values": request.POST if request.method == "POST" else {},
         "max_bytes": conf.get("MAX_BPMN_BYTES"),
     }

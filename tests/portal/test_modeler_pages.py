@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import BPMN
-from workflows.models import ProcessDefinition, ProcessDraft
+from workflows.models import Procedure, ProcessDefinition, ProcessDraft
 from workflows.services.definitions import definition_deploy
 
 pytestmark = pytest.mark.django_db
@@ -65,12 +65,20 @@ def test_deploying_without_permission_is_403(client, deployed, make_user, townsh
 
 def test_auditors_and_staff_do_not_get_the_modeler(client, deployed, make_user, township_a):
     auditor = make_user("auditor", ("auditor", ""))
+    client.force_login(township_a)
+    assert client.get("/modeler/").status_code == 403
     for user in (auditor, township_a):
         client.force_login(user)
-        assert client.get("/modeler/").status_code == 403
         assert client.get("/modeler/lanes_and_gateway/").status_code == 403
         assert post(client, DRAFT_URL, {"bpmn_xml": LANES, "revision": 1}).status_code == 403
-    client.force_login(auditor)  # auditors read the versions, and change nothing
+    client.force_login(auditor)  # auditors read the list and the versions, and change nothing
+    listing = client.get("/modeler/")
+    body = listing.content.decode()
+    assert listing.status_code == 200
+    assert 'href="/modeler/lanes_and_gateway/versions/"' in body
+    assert 'id="new-procedure"' not in body and 'href="/modeler/lanes_and_gateway/"' not in body
+    created = client.post("/modeler/", {"key": "sneaky", "name": "试"})
+    assert created.status_code == 200 and not Procedure.objects.filter(key="sneaky").exists()
     assert client.get("/modeler/lanes_and_gateway/versions/").status_code == 200
     assert not ProcessDraft.objects.exists()
 
