@@ -24,7 +24,7 @@ from processes.medication.models import (
 )
 from processes.medication.rules import LOW_INCOME, SCHEMES
 from processes.medication.services import cycles, payout, reference, review, survey
-from processes.medication.services.report import cycle_report_build, cycle_report_xlsx
+from processes.medication.services.report import cycle_report, cycle_report_xlsx
 from registry.models import CardKind, LowIncomeStatus, OrgUnit
 from workflows.exceptions import InvalidInput, NotAllowed, NotFound, WorkflowError
 from workflows.services.access import user_has_role
@@ -375,7 +375,7 @@ def report_task(request, task):
     cycle = _cycle_of(task)
     if request.method == "POST":
         return _complete(request, task, {"note": request.POST.get("note", "")})
-    report = cycle.report or cycle_report_build(cycle)
+    report = cycle_report(cycle)
     return render(
         request, "portal/medication/report_task.html", _context(task, cycle, report=report)
     )
@@ -409,17 +409,21 @@ def cycle_page(request, pk: int):
     if request.method == "POST":
         return _change_rules(request, cycle)
     every_list = selectors.sees_every_list(request.user, cycle)
+    overview, overview_total = selectors.township_overview_total(cycle) if every_list else ([], {})
+    show_report = cycle.state != CycleState.SURVEYING and selectors.sees_totals(request.user, cycle)
     context = {
         "cycle": cycle,
         "every_list": every_list,
-        "overview": selectors.township_overview(cycle) if every_list else [],
+        "overview": overview,
+        "overview_total": overview_total,
         "readable": selectors.township_lists_for(request.user, cycle),
         "files": cycle.reference_files.order_by("uploaded_at") if every_list else [],
         "batches": cycle.batches.order_by("number")
         if selectors.sees_totals(request.user, cycle)
         else [],
         "may_change_rules": may_change_rules,
-        "show_report": bool(cycle.report) and selectors.sees_totals(request.user, cycle),
+        "show_report": show_report,
+        "report": cycle_report(cycle) if show_report else None,
         "flag_labels": dict(FlagKind.choices),
         "statuses": [(v, LowIncomeStatus(v).label) for v in LOW_INCOME],
         "schemes": [(v, _scheme_label(v)) for v in SCHEMES],
@@ -464,7 +468,7 @@ def report_download(request, pk: int):
     except WorkflowError as exc:
         return refused(request, exc)
     response = HttpResponse(
-        cycle_report_xlsx(cycle),
+        cycle_report_xlsx(cycle, persons=selectors.sees_every_list(request.user, cycle)),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="medication-{cycle.year}.xlsx"'

@@ -16,6 +16,7 @@ from workflows.models import AuditEvent
 from workflows.services.access import grants_for, reads_everything
 
 from . import conf
+from .figures import township_figures
 from .models import (
     EntryFlag,
     EntryState,
@@ -104,31 +105,16 @@ def review_counts(cycle: MedicationCycle, township: OrgUnit) -> dict[str, int]:
     return {k.removeprefix("n_"): v or 0 for k, v in counts.items()}
 
 
+def township_overview_total(cycle: MedicationCycle) -> tuple[list[dict], dict]:
+    """Per township: its list (None for a township with entries but no list) and its figures,
+    and the totals; the same numbers the cycle report shows (``figures.township_figures``)."""
+    lists = {t.township_id: t for t in cycle.townships.all()}
+    rows, total = township_figures(cycle)
+    return [{"list": lists.get(unit.pk), "township": unit, **row} for unit, row in rows], total
+
+
 def township_overview(cycle: MedicationCycle) -> list[dict]:
-    """Per township: its list's state and rows by state (one grouped query)."""
-    by_state: dict[int, dict[str, int]] = {}
-    grouped = (
-        cycle.entries.exclude(state=EntryState.WITHDRAWN)
-        .values_list("township_id", "state")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for township_id, state, n in grouped:
-        by_state.setdefault(township_id, {})[state] = n
-    rows = []
-    for township_list in cycle.townships.select_related("township").order_by("township__code"):
-        counts = by_state.get(township_list.township_id, {})
-        rows.append(
-            {
-                "list": township_list,
-                "township": township_list.township,
-                "counts": counts,
-                "total": sum(counts.values()),
-                "undecided": counts.get(EntryState.COMPARED, 0)
-                + counts.get(EntryState.SURVEYED, 0),
-            }
-        )
-    return rows
+    return township_overview_total(cycle)[0]
 
 
 def township_totals(cycle: MedicationCycle, state: str) -> tuple[list[dict], dict]:

@@ -3,93 +3,42 @@ coverage, money paid, per township), kept on the cycle and downloadable as .xlsx
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from registry.identity import mask_citizen_id
+
 from .. import files
+from ..figures import cycle_figures
 from ..models import CycleState, EntrySource, EntryState, LineState, PayoutLine
 from .common import cycle_for_instance, locked_cycle, record, require_county_staff
 
-APPROVED = [EntryState.FINANCE_APPROVED, EntryState.PAID, EntryState.PAYMENT_FAILED]
-COLUMNS = (
-    "listed",
-    "continuing",
-    "new",
-    "flagged",
-    "eligible",
-    "approved",
-    "rejected",
-    "paid",
-    "failed",
-    "paid_amount",
-    "coverage",
-)
-
-
-def _coverage(paid: int, approved: int) -> str:
-    return f"{paid / approved * 100:.1f}%" if approved else "—"
+REPORT_VERSION = 2  # a report kept in another layout (or none) is built again when read
 
 
 def cycle_report_build(cycle) -> dict:
-    """The report's figures, per township and in total (a handful of grouped queries)."""
-    names = dict(cycle.townships.values_list("township__code", "township__name"))
-    rows: dict[str, Counter] = defaultdict(Counter)
-    entries = cycle.entries.exclude(state=EntryState.WITHDRAWN)
-    grouped = entries.values_list("township__code", "state", "source", "flagged").annotate(
-        n=Count("pk")
-    )
-    for code, state, source, flagged, n in grouped.order_by():
-        row = rows[code]
-        row["listed"] += n
-        row["continuing" if source == EntrySource.CONTINUING else "new"] += n
-        row["flagged"] += n if flagged else 0
-        row["eligible"] += 0 if flagged else n
-        row["approved"] += n if state in APPROVED else 0
-        row["rejected"] += n if state == EntryState.TOWNSHIP_REJECTED else 0
-        row["paid"] += n if state == EntryState.PAID else 0
-        row["failed"] += n if state == EntryState.PAYMENT_FAILED else 0
-    amounts = (
-        PayoutLine.objects.filter(cycle=cycle, state=LineState.PAID)
-        .values_list("entry__township__code")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    paid_amounts = {code: total for code, total in amounts}
-    townships, totals = [], Counter()
-    for code in sorted(set(names) | set(rows)):
-        row = rows[code]
-        paid_amount = (paid_amounts.get(code) or Decimal("0")).quantize(Decimal("0.01"))
-        townships.append(
-            {
-                "code": code,
-                "name": names.get(code, code),
-                **{key: row[key] for key in COLUMNS[:9]},
-                "paid_amount": str(paid_amount),
-                "coverage": _coverage(row["paid"], row["approved"]),
-            }
-        )
-        totals.update({key: row[key] for key in COLUMNS[:9]})
-    total_paid = sum((Decimal(t["paid_amount"]) for t in townships), Decimal("0.00"))
-    reasons = Counter(
-        entries.filter(state=EntryState.TOWNSHIP_REJECTED).values_list("decision_reason", flat=True)
-    )
+    """The report: the cycle's figures per township and in total (``figures.cycle_figures``,
+    the numbers the cycle page shows), the rejection reasons and the payout batches."""
     return {
+        "version": REPORT_VERSION,
         "year": cycle.year,
         "amount": str(cycle.amount),
-        "townships": townships,
-        "total": {
-            **{key: totals[key] for key in COLUMNS[:9]},
-            "paid_amount": str(total_paid),
-            "coverage": _coverage(totals["paid"], totals["approved"]),
-        },
-        "rejection_reasons": [[reason, n] for reason, n in reasons.most_common(20)],
+        **cycle_figures(cycle),
         "batches": list(cycle.batches.order_by("number").values_list("number", "line_count")),
     }
+
+
+def cycle_report(cycle) -> dict:
+    """The report kept when the cycle closed; built now for a cycle still running, and for one
+    whose kept report lacks figures (an older layout, or an imported year's summary). A closed
+    cycle's entries no longer change, so building again gives the figures it closed with."""
+    kept = cycle.report or {}
+    if kept.get("version") == REPORT_VERSION:
+        return kept
+    return cycle_report_build(cycle)
 
 
 def cycle_close(*, cycle_id: int) -> dict:
@@ -99,7 +48,8 @@ def cycle_close(*, cycle_id: int) -> dict:
         if cycle.state != CycleState.CLOSED:
             cycle.close(report=cycle_report_build(cycle))
             cycle.save()
-            record(cycle, actor=None, change="closed", total=cycle.report["total"])
+            total = {k: v for k, v in cycle.report["total"].items() if k != "rejection_reasons"}
+            record(cycle, actor=None, change="closed", total=total)
     total = cycle.report["total"]
     return {"paid_persons": total["paid"], "paid_amount": total["paid_amount"]}
 
@@ -119,33 +69,67 @@ HEADERS = {
     "new": gettext_lazy("New applicants"),
     "flagged": gettext_lazy("Flagged"),
     "eligible": gettext_lazy("Eligible"),
+    "reviewed": gettext_lazy("Reviewed"),
     "approved": gettext_lazy("Approved"),
     "rejected": gettext_lazy("Rejected"),
     "paid": gettext_lazy("Paid"),
     "failed": gettext_lazy("Payment failed"),
+    "approved_amount": gettext_lazy("Money approved (yuan)"),
     "paid_amount": gettext_lazy("Money paid (yuan)"),
     "coverage": gettext_lazy("Coverage"),
 }
 
 
-def cycle_report_xlsx(cycle) -> bytes:
-    """The report as a workbook: per township, rejected rows with reasons, failed payments."""
-    report = cycle.report or cycle_report_build(cycle)
+def cycle_report_xlsx(cycle, *, persons: bool = True) -> bytes:
+    """The report as a workbook: the figures per township with the total, the rejection reasons
+    per township; with ``persons`` also the rejected rows and the failed payments (citizen IDs
+    masked). Whoever reads only totals (the finance bureau) gets the first two sheets."""
+    report = cycle_report(cycle)
+    sheets = [
+        (str(_("Summary")), _summary_rows(report)),
+        (str(_("Rejection reasons")), _reason_rows(report)),
+    ]
+    if persons:
+        sheets += [
+            (str(_("Rejected")), _rejected_rows(cycle)),
+            (str(_("Payment failed")), _failed_rows(cycle)),
+        ]
+    return files.xlsx_bytes(sheets)
+
+
+def _summary_rows(report: dict) -> list[list]:
     keys = list(HEADERS)
-    summary = [[str(HEADERS[k]) for k in keys]]
-    for row in [*report["townships"], {"name": _("Total"), **report["total"]}]:
-        summary.append([_number(row.get(k, "")) for k in keys])
-    rejected = [[str(_("Township")), "姓名", "公民身份号码", str(_("Source")), str(_("Reason"))]]
+    rows = [[str(HEADERS[k]) for k in keys]]
+    for row in [*report["townships"], {**report["total"], "name": _("Total")}]:
+        rows.append([_number(row.get(k, "")) for k in keys])
+    return rows
+
+
+def _reason_rows(report: dict) -> list[list]:
+    rows = [[str(_("Township")), str(_("Reason")), str(_("Persons"))]]
+    for township in report["townships"]:
+        rows += [[township["name"], reason, n] for reason, n in township["rejection_reasons"]]
+    rows += [[_("Total"), reason, n] for reason, n in report["total"]["rejection_reasons"]]
+    return rows
+
+
+def _rejected_rows(cycle) -> list[list]:
+    rows = [[str(_("Township")), "姓名", "公民身份号码", str(_("Source")), str(_("Reason"))]]
     for township, name, citizen_id, source, reason in (
         cycle.entries.filter(state=EntryState.TOWNSHIP_REJECTED)
-        .order_by("township__code", "person__name")
+        .order_by("township__code", "person__name", "pk")
         .values_list(
             "township__name", "person__name", "person__citizen_id", "source", "decision_reason"
         )
         .iterator(chunk_size=2000)
     ):
-        rejected.append([township, name, citizen_id, str(EntrySource(source).label), reason])
-    failed = [
+        source_label = str(EntrySource(source).label)
+        rows.append([township, name, mask_citizen_id(citizen_id), source_label, reason])
+    return rows
+
+
+def _failed_rows(cycle) -> list[list]:
+    rows = [
         [str(_("Township")), "姓名", "公民身份号码", str(_("Failure reason")), str(_("Outcome"))]
     ]
     reasons = dict(
@@ -155,20 +139,15 @@ def cycle_report_xlsx(cycle) -> bytes:
     )
     for pk, township, name, citizen_id, abandoned in (
         cycle.entries.filter(state=EntryState.PAYMENT_FAILED)
-        .order_by("township__code", "person__name")
+        .order_by("township__code", "person__name", "pk")
         .values_list(
             "pk", "township__name", "person__name", "person__citizen_id", "abandoned_reason"
         )
     ):
         failure = reasons.get(pk) or str(_("no valid bank or card account at payout"))
-        failed.append([township, name, citizen_id, failure, abandoned or str(_("not paid"))])
-    return files.xlsx_bytes(
-        [
-            (str(_("Summary")), summary),
-            (str(_("Rejected")), rejected),
-            (str(_("Payment failed")), failed),
-        ]
-    )
+        outcome = abandoned or str(_("not paid"))
+        rows.append([township, name, mask_citizen_id(citizen_id), failure, outcome])
+    return rows
 
 
 def _number(value):

@@ -238,5 +238,8 @@ def test_load_demo_medication_gives_the_demo_county_last_years_paid_list_once(cl
     assert previous.state == CycleState.CLOSED
     paid = previous.entries.filter(state=EntryState.PAID).count()
     assert paid > 10
+    listed, report = previous.entries.count(), previous.report
     call_command("load_demo_medication")  # idempotent
-    assert MedicationCycle.objects.count() == 1 and previous.entries.count() == paid
+    previous.refresh_from_db()
+    assert MedicationCycle.objects.count() == 1 and previous.entries.count() == listed
+    assert previous.report == report and report["total"]["paid"] == paid

@@ -223,9 +223,11 @@ def test_failed_payments_are_corrected_and_paid_once_in_a_follow_up_batch(
     given_up.refresh_from_db()
     assert given_up.state == EntryState.PAYMENT_FAILED and given_up.abandoned_reason == "本人已去世"
     workbook = load_workbook(io.BytesIO(cycle_report_xlsx(year.cycle)))
-    assert workbook.sheetnames == ["Summary", "Rejected", "Payment failed"]
+    assert workbook.sheetnames == ["Summary", "Rejection reasons", "Rejected", "Payment failed"]
     summary = [list(r) for r in workbook["Summary"].iter_rows(values_only=True)]
-    assert summary[-1][0] == "Total" and summary[-1][8] == 7
+    total = dict(zip(summary[0], summary[-1], strict=True))
+    assert total["Township"] == "Total" and (total["Paid"], total["Payment failed"]) == (7, 1)
     failed = [list(r) for r in workbook["Payment failed"].iter_rows(values_only=True)]
     assert failed[1][3:] == ["账户已销户", "本人已去世"]
+    assert "*" in failed[1][2] and failed[1][2] != given_up.person.citizen_id  # masked
     assert len(list(workbook["Rejected"].iter_rows())) == 1 + 8  # header + the flagged rows

@@ -168,6 +168,12 @@ def test_the_closing_report_downloads_as_xlsx(year, township_a):
     client = client_for(year.clerk)
     page = client.get(task_url(year.instance, "cycle_report"))
     assert 'id="report-paid">8<' in page.content.decode()
+    from .test_figures import assert_table_agrees_with_report
+
+    cycle_page = client.get(f"/medication/{year.cycle.pk}/")
+    year.refresh()
+    assert cycle_page.context["report"] == year.cycle.report  # the report kept at closing
+    assert_table_agrees_with_report(cycle_page.context, year.cycle.report)
     report = client.get(f"/medication/{year.cycle.pk}/report.xlsx")
     assert report.status_code == 200 and report.content[:2] == b"PK"
     assert client_for(township_a).get(f"/medication/{year.cycle.pk}/report.xlsx").status_code == 403
