@@ -5,16 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workflows.audit_origin import ORIGIN_KEY
-from workflows.engine.runtime import task_states
-from workflows.models import AuditEvent, AuditKind, HumanTask, InstanceState, ProcessInstance
+from workflows.models import AuditEvent, AuditKind, HumanTask, ProcessInstance
 from workflows.selectors.history import instance_history
-from workflows.services.definitions import runtime_for
 from workflows.services.documents import documents_of
 
 from .lookups import data_labels, element_names, people_names
 
-DONE_STATES = {"COMPLETED"}
-CURRENT_STATES = {"READY", "WAITING", "STARTED"}
 HIDDEN_PAYLOAD = {"state_digest", "definition", "uuid", ORIGIN_KEY}  # origin: the replay shows it
 
 
@@ -25,27 +21,6 @@ class TimelineEntry:
     what: str
     element: str
     changes: list[tuple[str, object]] = field(default_factory=list)
-
-
-def token_marks(instance: ProcessInstance) -> dict[str, list[str]]:
-    """Element ids the case has passed (``completed``), waits at (``current``), failed at."""
-    completed: list[str] = []
-    current: list[str] = []
-    if instance.serialized_state and instance.serialized_state != "{}":
-        workflow = runtime_for(instance.definition).load(instance.serialized_state)
-        for row in task_states(workflow):
-            if row["state"] in DONE_STATES:
-                completed.append(row["element"])
-            elif row["state"] in CURRENT_STATES:
-                current.append(row["element"])
-    if instance.is_finished:
-        current = []
-    incident = [instance.incident_element] if instance.state == InstanceState.INCIDENT else []
-    return {
-        "completed": sorted(set(completed) - set(current)),
-        "current": sorted(set(current)),
-        "incident": [e for e in incident if e],
-    }
 
 
 def _changes(event: AuditEvent, labels: dict[str, str]) -> list[tuple[str, object]]:

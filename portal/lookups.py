@@ -11,11 +11,14 @@ from functools import lru_cache
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from lxml import etree
 
-from workflows.engine.parser import NSMAP, DiagramError, load_xml
 from workflows.models import ProcessDefinition
 from workflows.scopes import Grant
+from workflows.selectors.diagrams import (
+    diagram_element_names,
+    diagram_form_keys,
+    diagram_user_tasks,
+)
 
 TOWNSHIP_KINDS = ("street", "town", "township")
 
@@ -29,14 +32,7 @@ def latest_definitions() -> dict[str, ProcessDefinition]:
 
 
 def _user_tasks(sha256: str, xml: str) -> tuple[tuple[str, str], ...]:
-    try:
-        root = load_xml(xml.encode(), max_bytes=len(xml.encode()) + 1)
-    except DiagramError:
-        return ()
-    found = []
-    for node in root.xpath(".//bpmn:process//bpmn:userTask", namespaces=NSMAP):
-        found.append((node.get("id", ""), node.get("name") or node.get("id", "")))
-    return tuple(found)
+    return diagram_user_tasks(xml)
 
 
 _tasks_by_sha: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -110,29 +106,12 @@ def element_names(definition: ProcessDefinition) -> dict[str, str]:
 
 @lru_cache(maxsize=64)
 def _element_names(sha256: str, xml: str) -> dict[str, str]:
-    try:
-        root = load_xml(xml.encode(), max_bytes=len(xml.encode()) + 1)
-    except DiagramError:
-        return {}
-    return {
-        node.get("id"): node.get("name")
-        for node in root.iter(etree.Element)
-        if node.get("id") and node.get("name")
-    }
+    return diagram_element_names(xml)
 
 
 @lru_cache(maxsize=64)
 def _form_keys(sha256: str, xml: str) -> tuple[str, ...]:
-    try:
-        root = load_xml(xml.encode(), max_bytes=len(xml.encode()) + 1)
-    except DiagramError:
-        return ()
-    attribute = f"{{{NSMAP['camunda']}}}formKey"
-    return tuple(
-        dict.fromkeys(
-            node.get(attribute) for node in root.iter(etree.Element) if node.get(attribute)
-        )
-    )
+    return diagram_form_keys(xml)
 
 
 def data_labels(definition: ProcessDefinition) -> dict[str, str]:

@@ -10,6 +10,7 @@ class WorkflowsConfig(AppConfig):
         from . import (
             checks,  # noqa: F401 - registers the system checks
             expressions,
+            tasks,  # noqa: F401 - registers the Celery tasks, which the job queue calls by name
         )
         from .extensions import load_extension_modules
 

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from . import conf
 from .audit_origin import audit_origin
-from .services import audit, deadlines, jobs, notifications, timers
+from .services import deadlines, jobs, notifications, timers, verification
 
 
 @shared_task(name="workflows.run_job", acks_late=True, reject_on_worker_lost=True)
@@ -16,7 +16,7 @@ def run_job(job_id: int) -> str:
 @shared_task(name="workflows.verify_audit_chains")
 def verify_audit_chains() -> dict:
     """The scheduled check of every audit chain; the result is kept for auditors."""
-    run = audit.audit_verify_scheduled()
+    run = verification.audit_verify_scheduled()
     return {
         "events": run.events_checked,
         "breaks": len(run.breaks),

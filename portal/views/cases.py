@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from workflows import conf
 from workflows.exceptions import InvalidInput, NotFound, WorkflowError
 from workflows.models import ProcessDefinition, ProcessInstance
+from workflows.selectors.diagrams import instance_token_marks
 from workflows.selectors.inbox import SEARCH_VARIABLES
 from workflows.selectors.instances import instance_for_user, instances_visible_to
 from workflows.services import instances as instance_services
@@ -58,7 +59,7 @@ def case_page(request, pk: int):
     context = {
         "instance": instance,
         "definition": instance.definition,
-        "marks": cases.token_marks(instance),
+        "marks": instance_token_marks(instance),
         "timeline": cases.timeline(instance),
         "tasks": tasks,
         "open_tasks": [t for t in tasks if t.state == "open"],

@@ -13,6 +13,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from celery import current_app
 from django.db import connections, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -116,9 +117,11 @@ def _dispatch(batch_id: int, phase: str) -> None:
     if runner == "inline":
         import_batch_run(batch_id=batch_id, phase=phase)
     elif runner == "celery":
-        from ..tasks import import_run
-
-        transaction.on_commit(lambda: import_run.delay(batch_id, phase))
+        # By the task's name: the task module calls this one, so importing it here would tie
+        # the two in a circle.
+        transaction.on_commit(
+            lambda: current_app.send_task("registry.import_run", args=(batch_id, phase))
+        )
     else:
         transaction.on_commit(
             lambda: threading.Thread(

@@ -8,7 +8,7 @@ from django.test import Client
 from tests.conftest import TOWNSHIP_B
 from tests.workflows.services.test_audit import raw_update
 from workflows.models import AuditEvent, AuditVerification
-from workflows.services.audit import audit_verify_scheduled
+from workflows.services.verification import audit_verify_scheduled
 
 pytestmark = pytest.mark.django_db
 

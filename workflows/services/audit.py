@@ -10,14 +10,14 @@ import hashlib
 import json
 from collections import namedtuple
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from ..audit_origin import with_origin
-from ..models import AuditEvent, AuditHead, AuditKind, AuditVerification, ProcessInstance
+from ..models import AuditEvent, AuditHead, AuditKind, ProcessInstance
 
 SYSTEM_STREAM = "system"
 
@@ -292,56 +292,6 @@ def audit_verify(*, streams: list[str] | None = None) -> tuple[int, list[ChainBr
         if sequence and stream not in seen and (not streams or stream in streams):
             breaks.append(ChainBreak(stream, 1, None, f"all {sequence} events are missing"))
     return checked, breaks
-
-
-def audit_replay_all() -> tuple[int, list[dict]]:
-    """Re-execute every case from its recorded inputs; (cases replayed, those that differ)."""
-    from .replay import instance_replay
-
-    mismatches = []
-    replayed = 0
-    instances = ProcessInstance.objects.select_related("definition").order_by("pk")
-    for instance in instances.iterator(chunk_size=200):
-        report = instance_replay(instance=instance)
-        replayed += 1
-        if not report.matches:
-            step = report.first_mismatch
-            mismatches.append(
-                {
-                    "instance": instance.pk,
-                    "sequence": step.sequence if step else None,
-                    "message": (step.message if step else "; ".join(report.differences))[:500],
-                }
-            )
-    return replayed, mismatches
-
-
-def audit_verify_scheduled(
-    *, now: datetime | None = None, replay: bool = True
-) -> AuditVerification:
-    """Check every chain, re-execute every case, and keep the result (the daily job; the
-    auditors' page shows the last report)."""
-    import time
-
-    began = time.perf_counter()
-    checked, breaks = audit_verify()
-    replayed, mismatches = audit_replay_all() if replay else (0, [])
-    return AuditVerification.objects.create(
-        ran_at=now or timezone.now(),
-        events_checked=checked,
-        seconds=time.perf_counter() - began,
-        breaks=[
-            {"stream": b.stream, "sequence": b.sequence, "event": b.event_id, "message": b.message}
-            for b in breaks
-        ],
-        instances_replayed=replayed,
-        replay_mismatches=mismatches,
-    )
-
-
-def audit_verification_due(*, every_hours: float = 24) -> bool:
-    last = AuditVerification.objects.order_by("-ran_at").values_list("ran_at", flat=True).first()
-    return last is None or timezone.now() - last >= timedelta(hours=every_hours)
 
 
 EXPORT_FORMAT = "fuzhu-audit-export/1"

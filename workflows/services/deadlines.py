@@ -15,7 +15,7 @@ from django.utils import timezone
 from ..models import AuditKind, HumanTask, HumanTaskState
 from ..scopes import resolver
 from .audit import InstanceAuditLog
-from .instances import lock_instance
+from .locking import lock_instance
 from .notifications import notification_queue
 
 

@@ -15,7 +15,7 @@ from ..exceptions import InvalidInput, NotAllowed, NotFound
 from ..models import Attachment, AuditKind, HumanTask, HumanTaskState, ProcessInstance
 from .access import can_read_instance, can_work_task, user_has_role
 from .audit import InstanceAuditLog
-from .instances import lock_instance
+from .locking import lock_instance
 
 # The first bytes of each accepted kind; the type is read from the content, never the name.
 SIGNATURES = {

@@ -14,7 +14,7 @@ from ..engine.runtime import (
     IdSequence,
     state_digest,
 )
-from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
+from ..exceptions import Conflict, InvalidInput, NotAllowed
 from ..forms import form_errors_message
 from ..models import (
     AuditKind,
@@ -27,6 +27,8 @@ from ..scopes import resolver
 from .access import grants_for, user_has_role
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .job_queue import job_retry_for_instance
+from .locking import lock_instance
 from .starting import may_start, start_form_errors
 from .steps import persist_step
 
@@ -43,19 +45,6 @@ def _require_json_object(value, name: str) -> dict:
     if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold a NUL character
         raise InvalidInput(f"{name} contains a NUL character", {name: ["contains a NUL character"]})
     return value
-
-
-def lock_instance(instance_id: int) -> ProcessInstance:
-    """The instance row, locked for this transaction (a second writer waits, then re-reads)."""
-    try:
-        return (
-            ProcessInstance.objects.select_for_update(of=("self",))
-            .select_related("definition")
-            .defer("definition__bpmn_xml")
-            .get(pk=instance_id)
-        )
-    except ProcessInstance.DoesNotExist:
-        raise NotFound(f"process instance {instance_id} does not exist") from None
 
 
 def instance_start(
@@ -207,7 +196,6 @@ def instance_terminate(*, instance_id: int, user, reason: str) -> ProcessInstanc
 def instance_retry(*, instance_id: int, user) -> ProcessInstance:
     """Clear an incident so the failed step can be tried again: a failed job gets a fresh set
     of attempts; a failed task completion can be submitted again (its entered data is kept)."""
-    from .jobs import job_retry_for_instance
 
     def retry(instance: ProcessInstance) -> None:
         instance.resolve_incident()

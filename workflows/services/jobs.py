@@ -23,7 +23,7 @@ from ..exceptions import Conflict
 from ..models import AuditKind, InstanceState, Job, JobKind, JobState
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
-from .instances import lock_instance
+from .locking import lock_instance
 from .steps import persist_step
 
 logger = logging.getLogger(__name__)
@@ -32,28 +32,6 @@ logger = logging.getLogger(__name__)
 def _worker_name() -> str:
     # Asked at claim time: under a prefork pool every child has its own pid.
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def dispatch_after_commit(job_ids: list[int]) -> None:
-    """Ask the configured dispatcher to run these jobs once the current transaction commits."""
-    mode = conf.get("JOB_DISPATCH")
-    if mode == "celery":
-        transaction.on_commit(lambda: _send_to_celery(job_ids))
-    elif mode == "immediate":
-        transaction.on_commit(lambda: [job_run(job_id=job_id) for job_id in job_ids])
-    # "poll": the embedded runner (manage.py run_jobs) finds them on its next sweep.
-
-
-def _send_to_celery(job_ids: list[int]) -> None:
-    from ..tasks import run_job
-
-    for job_id in job_ids:
-        try:
-            run_job.delay(job_id)
-        except Exception:  # noqa: BLE001 - broker down: the rows stay pending for the sweep
-            # Stop at the first failure: each further try would hold this request up as well.
-            logger.warning("could not hand jobs %s to the broker; the sweep will run them", job_ids)
-            return
 
 
 def _claim(job_id: int) -> Job | None:
@@ -212,21 +190,6 @@ def _raise_incident(job: Job, message: str, trace: str, now) -> None:
     )
     instance.save()
     audit.flush()
-
-
-def job_retry_for_instance(*, instance_id: int) -> list[int]:
-    """Give an instance's failed jobs a fresh set of attempts (part of resolving an incident)."""
-    ids = list(
-        Job.objects.filter(instance_id=instance_id, state=JobState.FAILED).values_list(
-            "pk", flat=True
-        )
-    )
-    Job.objects.filter(pk__in=ids).update(
-        state=JobState.PENDING, attempts=0, run_after=timezone.now(), finished_at=None
-    )
-    if ids:
-        dispatch_after_commit(ids)
-    return ids
 
 
 def jobs_sweep(*, limit: int = 500, grace_seconds: float = 0) -> list[int]:

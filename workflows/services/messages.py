@@ -16,7 +16,8 @@ from ..models import AuditKind, InstanceState, ProcessDefinition, Subscription
 from .access import grants_for
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
-from .instances import instance_start, lock_instance
+from .instances import instance_start
+from .locking import lock_instance
 from .steps import persist_step
 
 MESSAGE, SIGNAL = Subscription.KIND_MESSAGE, Subscription.KIND_SIGNAL

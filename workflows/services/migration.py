@@ -30,7 +30,7 @@ from ..models import (
 from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
-from .instances import lock_instance
+from .locking import lock_instance
 from .procedures import require_change_procedure
 from .steps import persist_step
 

@@ -26,6 +26,7 @@ from ..models import (
 from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .job_queue import dispatch_after_commit
 
 
 def persist_step(
@@ -68,8 +69,6 @@ def persist_step(
     jobs += _jobs_for_thrown_events(instance, step, now=now)
     audit.flush()
     if jobs:
-        from .jobs import dispatch_after_commit
-
         dispatch_after_commit([job.pk for job in jobs])
 
 

@@ -212,9 +212,10 @@ def _standalone_verify(tmp_path, export) -> tuple[int, str]:
 
 
 def test_an_exported_history_verifies_outside_fuzhu_and_tampering_is_named(
-    finished_case, api, township_a, tmp_path
+    finished_case, api, make_user, tmp_path
 ):
-    response = api(township_a).get(f"/api/process-instances/{finished_case.pk}/history/export/")
+    auditor = make_user("shenji", ("auditor", ""))
+    response = api(auditor).get(f"/api/process-instances/{finished_case.pk}/history/export/")
     assert response.status_code == 200
     export = response.json()
     assert export["format"] == "fuzhu-audit-export/1"
@@ -239,7 +240,7 @@ def test_an_exported_history_verifies_outside_fuzhu_and_tampering_is_named(
 
 def test_the_scheduled_verification_keeps_its_result(finished_case):
     from workflows.models import AuditVerification
-    from workflows.services.audit import audit_verification_due, audit_verify_scheduled
+    from workflows.services.verification import audit_verification_due, audit_verify_scheduled
 
     assert audit_verification_due()
     run = audit_verify_scheduled()
@@ -292,7 +293,7 @@ def test_the_scheduled_verification_re_executes_every_case(finished_case):
     import json
 
     from workflows.models import ProcessInstance
-    from workflows.services.audit import audit_verify_scheduled
+    from workflows.services.verification import audit_verify_scheduled
 
     clean = audit_verify_scheduled()
     assert clean.intact and clean.instances_replayed >= 1 and clean.replay_mismatches == []

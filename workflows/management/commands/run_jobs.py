@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from workflows import conf
 from workflows.audit_origin import audit_origin
-from workflows.services import audit, deadlines, jobs, notifications, timers
+from workflows.services import deadlines, jobs, notifications, timers, verification
 
 
 class Command(BaseCommand):
@@ -36,8 +36,8 @@ class Command(BaseCommand):
         reminded, escalated = deadlines.deadlines_sweep()
         sent = notifications.notifications_send_pending()
         verified = 0
-        if audit.audit_verification_due():
-            verified = audit.audit_verify_scheduled().events_checked
+        if verification.audit_verification_due():
+            verified = verification.audit_verify_scheduled().events_checked
         return {
             "timers": fired,
             "jobs": ran.count("done"),
