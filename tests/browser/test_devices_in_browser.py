@@ -116,7 +116,10 @@ def test_the_assessor_and_the_provider_each_work_only_their_own_cases(
     page.get_by_label("适配情况（调试、尺寸、安装）").fill("调整脚踏高度与靠背角度。")
     page.get_by_label("适应性训练").fill("转移与坡道推行训练。")
     day = timezone.localdate()
-    page.get_by_label("交付日期").fill(f"{day.month}/{day.day}/{day.year}")  # the en-US picker
+    delivered = page.get_by_label("交付日期")
+    delivered.fill(f"{day.month}/{day.day}/{day.year}")  # the en-US picker
+    # Leave the field by the keyboard: its open calendar may lie over the next field.
+    delivered.press("Tab")
     page.get_by_label("产品序列号").click()
     screenshot(page, "device-fitting")
     with page.expect_navigation():
