@@ -17,16 +17,39 @@ pytestmark = pytest.mark.django_db
 
 DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
+    xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
     xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="x">
   <bpmn:process id="grading" name="分级" isExecutable="true">
-    <bpmn:startEvent id="start" />
+    <bpmn:startEvent id="start" name="申请"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-    <bpmn:userTask id="review" name="审核" camunda:candidateGroups="county_staff" />
+    <bpmn:userTask id="review" name="审核" camunda:candidateGroups="county_staff">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
     <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="grade" />
-    <bpmn:businessRuleTask id="grade" name="定级" camunda:decisionRef="subsidy_band" />
+    <bpmn:businessRuleTask id="grade" name="定级" camunda:decisionRef="subsidy_band">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:businessRuleTask>
     <bpmn:sequenceFlow id="f3" sourceRef="grade" targetRef="end" />
-    <bpmn:endEvent id="end" />
+    <bpmn:endEvent id="end" name="完成"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
   </bpmn:process>
+  <bpmndi:BPMNDiagram id="di">
+    <bpmndi:BPMNPlane id="plane" bpmnElement="grading">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+        <dc:Bounds x="100" y="100" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="review_di" bpmnElement="review">
+        <dc:Bounds x="180" y="78" width="100" height="80" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="grade_di" bpmnElement="grade">
+        <dc:Bounds x="330" y="78" width="100" height="80" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end">
+        <dc:Bounds x="480" y="100" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1">
+        <di:waypoint x="136" y="118" /><di:waypoint x="180" y="118" /></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2">
+        <di:waypoint x="280" y="118" /><di:waypoint x="330" y="118" /></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="f3_di" bpmnElement="f3">
+        <di:waypoint x="430" y="118" /><di:waypoint x="480" y="118" /></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """.encode()
 
@@ -246,12 +269,13 @@ def test_a_bad_table_is_refused_with_its_element_and_line(tables, xml, message, 
 
 
 def test_a_table_too_large_is_refused(tables, settings):
-    settings.WORKFLOWS = {**settings.WORKFLOWS, "MAX_BPMN_BYTES": 2000}
-    [problem] = refused_with({"subsidy_band": table() + " " * 2000})
-    size = len((table() + " " * 2000).encode())
+    limit = len(DIAGRAM) + 10  # the diagram fits, the table does not
+    settings.WORKFLOWS = {**settings.WORKFLOWS, "MAX_BPMN_BYTES": limit}
+    big = table() + " " * limit
+    [problem] = refused_with({"subsidy_band": big})
     assert problem.message == (
-        f"decision table 'subsidy_band', line -: the file is {size:,} bytes; the limit is "
-        "2,000 bytes"
+        f"decision table 'subsidy_band', line -: the file is {len(big.encode()):,} bytes; the "
+        f"limit is {limit:,} bytes"
     )
 
 
