@@ -120,6 +120,11 @@ def test_a_bad_table_is_reported_by_the_check_with_its_element_and_line(client, 
     [
         ("<definitions/>", "decisions must be an object of decision id → DMN XML", None),
         (
+            {f"d{i}": table() for i in range(51)},
+            "a draft holds at most 50 decision tables",
+            None,
+        ),
+        (
             {"subsidy band": table()},
             "the draft's decision tables were not saved: decisions.subsidy band: a decision id "
             "uses letters, digits and _ . - (at most 200)",

@@ -19,6 +19,7 @@ from .validation import EngineProblem, check_decision_code
 # What SpiffWorkflow's DMN engine implements (SpiffWorkflow.dmn.specs.model.HitPolicy); any
 # other policy would silently run as COLLECT, so it is refused instead.
 HIT_POLICIES = ("UNIQUE", "COLLECT")
+_NEED_ID = ("input", "output", "rule", "inputEntry", "outputEntry")
 
 
 @dataclass
@@ -42,36 +43,55 @@ def _at(node, message: str) -> EngineProblem:
     return EngineProblem(message, owner.get("id", "") if owner is not None else "", node.sourceline)
 
 
-def _table_shape_problems(table) -> list[EngineProblem]:
-    """Hit policy, and rules whose entries do not match the table's columns."""
-    problems = []
+def _hit_policy_problems(table) -> list[EngineProblem]:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if policy not in HIT_POLICIES:
-        problems.append(
+        return [
             _at(
                 table,
                 f"hit policy {policy} is not supported: use {' or '.join(HIT_POLICIES)} "
                 "(UNIQUE takes the first rule that matches, COLLECT lists every match)",
             )
-        )
-    elif policy == "COLLECT" and table.get("aggregation"):
-        problems.append(
+        ]
+    if policy == "COLLECT" and table.get("aggregation"):
+        return [
             _at(
                 table,
                 f"COLLECT with aggregation {table.get('aggregation')} is not supported: "
                 "collect without aggregation (each output becomes a list)",
             )
+        ]
+    return []
+
+
+def _element_problems(table) -> list[EngineProblem]:
+    """Only columns and rules, each with an id (SpiffWorkflow's parser stops at anything else,
+    and keys columns, rules and cells by id: it would fail with a KeyError)."""
+    problems = [
+        _at(
+            node,
+            f"<{_local(node)}> cannot be in a decision table here: only inputs, outputs "
+            "and rules (remove the annotation column or description)",
         )
-    for node in table:
-        if isinstance(node.tag, str) and _local(node) not in ("input", "output", "rule"):
-            # SpiffWorkflow's parser stops at anything else (annotations, descriptions).
-            problems.append(
-                _at(
-                    node,
-                    f"<{_local(node)}> cannot be in a decision table here: only inputs, outputs "
-                    "and rules (remove the annotation column or description)",
-                )
-            )
+        for node in table
+        if isinstance(node.tag, str) and _local(node) not in ("input", "output", "rule")
+    ]
+    problems += [
+        EngineProblem(
+            f"the <{_local(node)}> has no id (dmn-js gives every column, rule and cell "
+            "one): save the table again from the modeler",
+            table.get("id", ""),
+            node.sourceline,
+        )
+        for node in table.iter()
+        if _local(node) in _NEED_ID and not node.get("id")
+    ]
+    return problems
+
+
+def _table_shape_problems(table) -> list[EngineProblem]:
+    """Hit policy, elements, and rules whose entries do not match the table's columns."""
+    problems = _hit_policy_problems(table) + _element_problems(table)
     inputs, outputs = len(_children(table, "input")), len(_children(table, "output"))
     if not outputs:
         return [*problems, _at(table, "the decision table has no output column")]

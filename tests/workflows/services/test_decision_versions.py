@@ -213,6 +213,13 @@ def test_an_unsupported_hit_policy_is_refused_at_its_table_and_line(tables):
             9,
         ),
         (
+            table().replace('<rule id="low">', "<rule>"),
+            "the <rule> has no id (dmn-js gives every column, rule and cell one): save the "
+            "table again from the modeler",
+            "table",
+            10,
+        ),
+        (
             "<definitions>not dmn",
             "the file is not well-formed XML: Premature end of data in tag definitions line 1, "
             "line 1, column 21",
@@ -289,14 +296,47 @@ def test_the_check_of_a_broken_table_goes_on_with_the_diagram(tables):
     assert [p.element for p in problems] == ["review", "table"]
 
 
+def test_what_the_engine_still_refuses_is_reported_not_raised(tables, monkeypatch):
+    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+    from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
+
+    def refuse(self):
+        raise ValidationException("Malformed rule", node=self.xpath(".//dmn:rule")[0])
+
+    monkeypatch.setattr(DMNParser, "parse", refuse)
+    [problem] = refused_with({"subsidy_band": table()})
+    assert (problem.message, problem.element, problem.line) == (
+        "decision table 'subsidy_band', line 10: Malformed rule",
+        "low",
+        10,
+    )
+
+    def crash(self):
+        raise TypeError("unexpected")
+
+    monkeypatch.setattr(DMNParser, "parse", crash)
+    [problem] = refused_with({"subsidy_band": table()})
+    assert problem.message == (
+        "decision table 'subsidy_band', line -: the decision table cannot be run: TypeError: "
+        "unexpected"
+    )
+
+
 def test_uploaded_files_are_named_by_their_decision():
     assert uploaded_decisions([("a.dmn", table().encode())]) == {"subsidy_band": table()}
+    empty = b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="e" />'
     with pytest.raises(DeploymentRefused) as refused:
         uploaded_decisions(
-            [("a.dmn", table().encode()), ("b.dmn", table().encode()), ("c.dmn", b"<x")]
+            [
+                ("a.dmn", table().encode()),
+                ("b.dmn", table().encode()),
+                ("c.dmn", b"<x"),
+                ("d.dmn", empty),
+            ]
         )
     assert [p.message for p in refused.value.problems] == [
         "b.dmn: decision 'subsidy_band' is uploaded twice",
         "c.dmn: the file is not well-formed XML: Couldn't find end of Start Tag x line 1, line 1, "
         "column 3",
+        "d.dmn: it holds 0 decisions; put exactly one per file",
     ]
