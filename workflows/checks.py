@@ -25,11 +25,16 @@ def _pack_files() -> list[Path]:
 @register(Tags.compatibility)
 def check_process_pack(app_configs, **kwargs):
     """Each diagram of the pack, from its files: parse, sandbox, roles, handlers, forms, DMN."""
+    from .services.decisions import file_decisions
     from .services.definitions import definition_check
 
     errors = []
     for path in _pack_files():
-        _, problems, _ = definition_check(content=path.read_bytes(), deployed=False)
+        content = path.read_bytes()
+        # The pack's own tables, as deploy_processes would deploy them.
+        _, problems, _ = definition_check(
+            content=content, decisions=file_decisions(content), deployed=False
+        )
         errors.extend(
             Error(
                 f"{path.name}: {problem.message}",

@@ -39,14 +39,17 @@ class IncidentRaised(Conflict):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a diagram: what, on which element, at which line."""
+    """One thing wrong with a diagram: what, on which element, at which line. ``decision``:
+    the problem is in that decision table (element and line are the DMN file's)."""
 
     message: str
     element: str = ""
     line: int | None = None
+    decision: str = ""
 
     def as_dict(self) -> dict:
-        return {"message": self.message, "element": self.element, "line": self.line}
+        found = {"message": self.message, "element": self.element, "line": self.line}
+        return found | ({"decision": self.decision} if self.decision else {})
 
 
 @dataclass

@@ -29,6 +29,10 @@ class ProcessDefinition(models.Model):
     # submission is validated against the form of the version the case runs on. Empty for
     # versions deployed before forms were frozen; those read FORM_DIRS.
     forms = models.JSONField(default=dict, blank=True)
+    # The DMN XML of the decision tables its business rule tasks name (decision id → XML),
+    # frozen the same way: a case evaluates the tables of its version. Empty for versions
+    # deployed before tables were frozen; those read DMN_DIRS.
+    decisions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("process definition")
@@ -579,6 +583,7 @@ class ProcessDraft(models.Model):
     procedure = models.OneToOneField(Procedure, on_delete=models.CASCADE, related_name="draft")
     bpmn_xml = models.TextField(_("BPMN XML"))
     forms = models.JSONField(default=dict, blank=True)  # form name → form-js schema
+    decisions = models.JSONField(default=dict, blank=True)  # decision id → DMN XML
     revision = models.PositiveIntegerField(default=1)
     based_on = models.ForeignKey(
         ProcessDefinition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

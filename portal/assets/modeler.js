@@ -1,6 +1,7 @@
 // The process owner's modeler: bpmn-js with the Camunda 7 properties panel, element templates
 // (roles, handlers and forms to pick from), bpmnlint in the browser, the server's own checks
-// marked on the diagram, drafts saved with their revision, deploy, and the form-js editor.
+// marked on the diagram, drafts saved with their revision, deploy, the form-js editor, and the
+// decision tables with dmn-js (decisions.js).
 import BpmnModeler from "bpmn-js/lib/Modeler";
 import {
   BpmnPropertiesPanelModule,
@@ -23,6 +24,7 @@ import "bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css";
 import "@bpmn-io/form-js-editor/dist/assets/form-js-editor.css";
 import "@bpmn-io/form-js-viewer/dist/assets/form-js.css";
 
+import { decisionTables } from "./decisions";
 import { lintConfig } from "./lint";
 import { zhTranslateModule } from "./modeler-zh";
 
@@ -55,6 +57,13 @@ const modeler = new BpmnModeler({
   ],
 });
 window.fzModeler = modeler; // the browser tests drive the diagram through it
+
+const tablesUi = decisionTables({
+  text,
+  onChange() {
+    state.dirty = true;
+  },
+});
 
 const eventBus = modeler.get("eventBus");
 const canvas = modeler.get("canvas");
@@ -180,7 +189,11 @@ function showProblems(problems) {
     item.className = "error";
     const where = problem.element ? `${problem.element}${problem.line ? ` (${problem.line})` : ""}: ` : "";
     item.textContent = where + problem.message;
-    if (problem.element && registry.get(problem.element)) {
+    if (problem.decision) {
+      // A decision table's problem: its element and line are the table's; open it there.
+      item.dataset.decision = problem.decision;
+      item.addEventListener("click", () => tablesUi.edit(problem.decision));
+    } else if (problem.element && registry.get(problem.element)) {
       item.dataset.element = problem.element;
       item.addEventListener("click", () => modeler.get("selection").select(registry.get(problem.element)));
       if (!state.serverMarked.includes(problem.element)) {
@@ -194,6 +207,7 @@ function showProblems(problems) {
     }
     list.append(item);
   }
+  tablesUi.showProblems(problems);
   host.dataset.serverProblems = String(problems.length);
 }
 
@@ -206,6 +220,7 @@ async function check() {
   const result = await send(host.dataset.checkUrl, "POST", {
     bpmn_xml: await currentXml(),
     forms: state.forms,
+    decisions: await tablesUi.current(),
   });
   if (!result.ok) {
     say(result.data.error, "error");
@@ -216,6 +231,7 @@ async function check() {
     message: `${name}.form: ${messages.join(" ")}`,
   }));
   showProblems([...result.data.problems, ...formProblems]);
+  tablesUi.showChanges(result.data.decision_changes);
   say(result.data.ok ? text.checkedOk : text.checkedBad, result.data.ok ? "ok" : "error");
   return result.data.ok;
 }
@@ -226,6 +242,7 @@ async function save() {
   const result = await send(host.dataset.draftUrl, "POST", {
     bpmn_xml: await currentXml(),
     forms: state.forms,
+    decisions: await tablesUi.current(),
     revision: state.revision,
   });
   if (!result.ok) {

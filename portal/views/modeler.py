@@ -25,6 +25,13 @@ from workflows.exceptions import (
     WorkflowError,
 )
 from workflows.models import Procedure, ProcessInstance
+from workflows.selectors.decisions import (
+    draft_table_changes,
+    draft_tables,
+    table_changes,
+    table_rows,
+    version_tables,
+)
 from workflows.selectors.modeling import (
     element_templates,
     procedure_rows,
@@ -97,6 +104,7 @@ def _draft_body(draft) -> dict:
         "name": draft.procedure.name,
         "bpmn_xml": draft.bpmn_xml,
         "forms": draft.forms,
+        "decisions": draft.decisions,
         "revision": draft.revision,
         "based_on": draft.based_on.version if draft.based_on else None,
         "updated_by": draft.updated_by.get_username() if draft.updated_by else None,
@@ -165,11 +173,16 @@ def modeler_page(request, key: str):
         opened = next((v for v in versions if v.version == int(request.GET["version"])), None)
         if opened is None:
             return refused(request, NotFound(_("There is no such version.")))
+    # The decision tables shown beside the diagram: the opened version's, else the draft's (with
+    # those the draft's diagram names but does not hold yet: as deployed, else the files).
+    tables = version_tables(opened) if opened is not None else draft_tables(draft)
     context = {
         "draft": draft,
         "procedure": draft.procedure,
         "versions": versions,
         "opened": opened,
+        "decisions": tables,
+        "decision_rows": table_rows(tables),
         "may_change": can_change_procedure(request.user, draft.procedure),
         "owners": procedure_owner_names(draft.procedure),
     }
@@ -193,6 +206,7 @@ def draft_json(request, key: str):
             bpmn_xml=body.get("bpmn_xml"),
             forms=body.get("forms"),
             revision=_revision(body),
+            decisions=body.get("decisions"),
         )
     except WorkflowError as exc:
         return _json_error(exc)
@@ -208,7 +222,13 @@ def check_json(request, key: str):
         xml = body.get("bpmn_xml")
         if not isinstance(xml, str):
             raise InvalidInput("send the diagram as bpmn_xml")
-        check = draft_check(key=key, user=request.user, bpmn_xml=xml, forms=body.get("forms"))
+        decisions = body.get("decisions")
+        check = draft_check(
+            key=key, user=request.user, bpmn_xml=xml, forms=body.get("forms"), decisions=decisions
+        )
+        draft = draft_open(key=key, user=request.user)
+        tables = draft_tables(draft, xml, decisions if isinstance(decisions, dict) else None)
+        changes = draft_table_changes(draft, tables)
     except WorkflowError as exc:
         return _json_error(exc)
     return JsonResponse(
@@ -216,6 +236,8 @@ def check_json(request, key: str):
             "ok": check.ok,
             "problems": [p.as_dict() for p in check.problems],
             "form_problems": check.form_problems,
+            # What the tables change against the latest version (deploying makes a new one).
+            "decision_changes": [c.as_dict() for c in changes],
         },
         json_dumps_params={"ensure_ascii": False},
     )
@@ -309,12 +331,20 @@ def version_diff(request, key: str):
 
     newer = chosen("b", numbers[0])
     older = chosen("a", numbers[1] if len(numbers) > 1 else numbers[0])
+    try:
+        tables = [
+            version_tables(procedure_version(key, n, user=request.user)) for n in (older, newer)
+        ]
+    except WorkflowError as exc:
+        return refused(request, exc)
     context = {
         "key": key,
         "name": versions[0].name,
         "versions": versions,
         "a": by_number[older],
         "b": by_number[newer],
+        "decision_changes": table_changes(*tables),
+        "has_decisions": any(tables),
     }
     return render(request, "portal/modeler/diff.html", context)
 

@@ -27,6 +27,9 @@ class DefinitionSerializer(serializers.ModelSerializer):
 class DeployInputSerializer(serializers.Serializer):
     file = serializers.FileField()
     comment = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    # The .dmn decision tables the diagram names (any number; one decision per file). A table
+    # not sent is deployed as the previous version has it, else from the server's DMN_DIRS.
+    decisions = serializers.ListField(child=serializers.FileField(), required=False)
 
 
 class DeployResultSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from ..selectors.instances import active_tasks, instance_for_audit, instance_for
 from ..services import instances as instance_services
 from ..services import tasks as task_services
 from ..services.audit import audit_export, instance_stream
+from ..services.decisions import uploaded_decisions
 from ..services.definitions import definition_deploy
 from ..services.messages import message_send, signal_broadcast
 from . import serializers as s
@@ -59,7 +60,18 @@ class DefinitionListView(generics.ListAPIView):
             message = f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes"
             raise DeploymentRefused(problems=[Problem(message)])
         comment = str(request.data.get("comment") or "")[:500]
-        deployment = definition_deploy(content=upload.read(), user=request.user, comment=comment)
+        tables = request.FILES.getlist("decisions")
+        for table in tables:
+            if table.size > limit:
+                message = (
+                    f"{table.name}: the file is {table.size:,} bytes; the limit is {limit:,} bytes"
+                )
+                raise DeploymentRefused(problems=[Problem(message)])
+        # Decision tables not sent keep the previous version's (else the server's DMN files).
+        decisions = uploaded_decisions([(t.name, t.read()) for t in tables])
+        deployment = definition_deploy(
+            content=upload.read(), user=request.user, comment=comment, decisions=decisions
+        )
         body = {
             "key": deployment.definition.key,
             "version": deployment.definition.version,

@@ -244,11 +244,12 @@ def missing_called_elements(root: etree._Element) -> list[str]:
     return sorted(c for c in called if c and c not in here)
 
 
-def check_decision_code(root: etree._Element, *, name: str) -> list[EngineProblem]:
+def check_decision_code(root: etree._Element) -> list[EngineProblem]:
     """Every expression of a DMN file's decision tables, checked against the sandbox the way
     SpiffWorkflow's DMN engine will run it: input expressions, input entries (a value, or a
-    test such as ``<= 100`` or ``1 < ? < 5`` on the input), output entries."""
-    problems: list[EngineProblem] = []
+    test such as ``<= 100`` or ``1 < ? < 5`` on the input), output entries. Lines are the DMN
+    file's (the diagram's line numbers do not apply)."""
+    problems: list[EngineProblem | None] = []
 
     def text_of(node) -> str:
         found = [c for c in node if etree.QName(c).localname == "text"]
@@ -264,13 +265,13 @@ def check_decision_code(root: etree._Element, *, name: str) -> list[EngineProble
                 expressions = [c for c in node if etree.QName(c).localname == "inputExpression"]
                 code = text_of(expressions[0]) if expressions else ""
                 inputs.append(code)
-                problems.append(_decision_problem(node, code, name, "input expression"))
+                problems.append(_decision_problem(node, code, "input expression"))
             elif kind == "rule":
-                problems.extend(_rule_problems(node, inputs, name, text_of))
+                problems.extend(_rule_problems(node, inputs, text_of))
     return [p for p in problems if p is not None]
 
 
-def _rule_problems(rule, inputs: list[str], name: str, text_of) -> list[EngineProblem | None]:
+def _rule_problems(rule, inputs: list[str], text_of) -> list[EngineProblem | None]:
     problems: list[EngineProblem | None] = []
     entries = [c for c in rule if isinstance(c.tag, str)]
     input_entries = [c for c in entries if etree.QName(c).localname == "inputEntry"]
@@ -278,13 +279,11 @@ def _rule_problems(rule, inputs: list[str], name: str, text_of) -> list[EnginePr
         test = text_of(entry)
         if not test or test == "-" or index >= len(inputs):
             continue
-        problems.append(
-            _decision_problem(entry, _unary_test(inputs[index], test), name, "input entry")
-        )
+        problems.append(_decision_problem(entry, _unary_test(inputs[index], test), "input entry"))
     for entry in (c for c in entries if etree.QName(c).localname == "outputEntry"):
         output = text_of(entry)
         if output:
-            problems.append(_decision_problem(entry, output, name, "output entry"))
+            problems.append(_decision_problem(entry, output, "output entry"))
     return problems
 
 
@@ -299,13 +298,8 @@ def _unary_test(input_code: str, test: str) -> str:
     return f"({input_code}) == ({test})"
 
 
-def _decision_problem(node, code: str, name: str, kind: str) -> EngineProblem | None:
-    """A problem in a DMN file: named by the file, its decision-table element and its line
-    there (the diagram's line numbers do not apply)."""
-    element = _owner(node).get("id", "")
+def _decision_problem(node, code: str, kind: str) -> EngineProblem | None:
+    """A problem in a DMN file, on its decision-table element and at its line there."""
     if not code:
-        return EngineProblem(f"{name}, line {node.sourceline}: the {kind} is empty", element)
-    problem = _code_problem(node, code, kind)
-    if problem is None:
-        return None
-    return EngineProblem(f"{name}, line {problem.line}: {problem.message}", element)
+        return _problem_at(node, f"the {kind} is empty")
+    return _code_problem(node, code, kind)

@@ -72,7 +72,7 @@ def procedure_versions(key: str, *, user) -> list[ProcessDefinition]:
     require_version_reader(user)
     versions = list(
         ProcessDefinition.objects.filter(key=key)
-        .defer("bpmn_xml", "forms")
+        .defer("bpmn_xml", "forms", "decisions")
         .select_related("deployed_by")
         .annotate(live_cases=Count("instances", filter=Q(instances__state__in=_LIVE)))
         .order_by("-version")

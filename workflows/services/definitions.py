@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Max
 
 from .. import conf, extensions
-from ..engine.parser import NSMAP, DiagramError, decision_ids, load_dmn_xml, load_xml
+from ..engine.parser import NSMAP, DiagramError, load_xml
 from ..engine.runtime import DefinitionRuntime
 from ..engine.validation import (
     EngineCheck,
     UserTaskInfo,
-    check_decision_code,
     check_diagram,
     expression_inside,
     missing_called_elements,
@@ -28,6 +25,16 @@ from ..forms import form_name, form_schema
 from ..models import AuditKind, Procedure, ProcessDefinition
 from ..scopes import resolver, role_for_lane
 from .audit import audit_append_system
+from .decisions import (
+    content_digest,
+    decision_refs,
+    decision_roots,
+    definition_decision_roots,
+    frozen_decisions,
+    reference_problems,
+    table_digest,
+    table_problems,
+)
 from .handlers import run_handler
 from .procedures import is_process_owner, procedure_ensure, require_change_procedure
 from .starting import definition_grant_start, unknown_start_roles
@@ -110,72 +117,6 @@ def _host_problems(check: EngineCheck, forms: frozenset[str]) -> list[Problem]:
     return problems
 
 
-@dataclass
-class DecisionFiles:
-    """The DMN decision tables of ``DMN_DIRS`` (one decision per file, as SpiffWorkflow runs)."""
-
-    roots: dict = dataclasses.field(default_factory=dict)  # file name → parsed root
-    by_decision: dict[str, str] = dataclasses.field(default_factory=dict)  # decision id → file name
-    digests: dict[str, str] = dataclasses.field(
-        default_factory=dict
-    )  # decision id → sha256 of its file
-    unusable: dict[str, str] = dataclasses.field(default_factory=dict)  # file name → why not
-
-
-def decision_files() -> DecisionFiles:
-    """Read the decision tables; a file that cannot be used is listed with the reason."""
-    files = DecisionFiles()
-    for directory in conf.dmn_dirs():
-        for path in sorted(Path(directory).glob("*.dmn")):
-            content = path.read_bytes()
-            try:
-                root = load_dmn_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
-            except DiagramError as exc:
-                files.unusable[path.name] = exc.message
-                continue
-            ids = decision_ids(root)
-            if len(ids) != 1:
-                files.unusable[path.name] = f"it holds {len(ids)} decisions; put one per file"
-            elif ids[0] in files.by_decision:
-                files.unusable[path.name] = (
-                    f"decision '{ids[0]}' is also in {files.by_decision[ids[0]]}"
-                )
-            else:
-                files.roots[path.name] = root
-                files.by_decision[ids[0]] = path.name
-                files.digests[ids[0]] = hashlib.sha256(content).hexdigest()
-    return files
-
-
-def _decision_problems(check: EngineCheck, files: DecisionFiles) -> list[Problem]:
-    """Each business rule task names a decision table that exists and runs in the sandbox."""
-    known = ", ".join(sorted(files.by_decision)) or "none"
-    broken = "".join(f"; {name} cannot be used: {why}" for name, why in files.unusable.items())
-    problems, checked = [], set()
-    for task in check.decision_tasks:
-        name = files.by_decision.get(task.decision)
-        if name is None:
-            what = (
-                f"names decision '{task.decision}', which is not a decision table"
-                if task.decision
-                else "names no decision: set its decision reference (camunda:decisionRef)"
-            )
-            problems.append(
-                Problem(
-                    f"this business rule task {what} (decision tables: {known}{broken})",
-                    task.element,
-                    task.line,
-                )
-            )
-        elif name not in checked:
-            checked.add(name)
-            problems += [
-                Problem(f"decision table {p.message} ({p.element})", task.element, task.line)
-                for p in check_decision_code(files.roots[name], name=name)
-            ]
-    return problems
-
-
 def _start_role_problems(root) -> list[Problem]:
     """The ``start_roles`` property must name roles (see services/starting.py)."""
     problems = []
@@ -246,35 +187,63 @@ def _stored_root(definition: ProcessDefinition):
 
 
 def definition_check(
-    *, content: bytes, forms: frozenset[str] = frozenset(), deployed: bool = True
+    *,
+    content: bytes,
+    forms: frozenset[str] = frozenset(),
+    decisions: dict[str, str] | None = None,
+    deployed: bool = True,
 ) -> tuple[EngineCheck | None, list[Problem], list]:
     """Every problem of a diagram, without deploying it. Returns (check, problems, dependencies).
 
     ``forms``: names of forms that exist besides FORM_DIRS (a draft's, an earlier version's).
-    ``deployed=False`` reads no table: the called processes and the forms of earlier versions
-    are not looked up (the system check runs before ``migrate`` has created any table)."""
+    ``decisions``: DMN tables by decision id that take precedence (see services/decisions.py);
+    the tables the diagram would be deployed with are the ones checked.
+    ``deployed=False`` reads no table: the called processes and what earlier versions froze are
+    not looked up (the system check runs before ``migrate`` has created any table)."""
     try:
         root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
     except DiagramError as exc:
         return None, [Problem(exc.message, exc.element, exc.line)], []
     dependencies, problems = _dependencies(root) if deployed else ([], [])
-    decisions = decision_files()
+    previous = _previous_for(root, content, decisions) if deployed else None
+    tables = frozen_decisions(root, decisions or {}, previous)
+    # A table with problems is left out of the parse (the engine would stop at it), so the rest
+    # of the diagram is still checked.
+    broken = table_problems(tables)
+    usable = {d: t for d, t in tables.items() if all(p.decision != d for p in broken)}
     check = check_diagram(
-        root, extra_roots=[_stored_root(d) for d in dependencies], decisions=decisions.roots
+        root,
+        extra_roots=[_stored_root(d) for d in dependencies],
+        decisions=decision_roots(usable),
     )
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
     if check.parsed is not None and deployed:
         forms = forms | _deployed_form_names(check.parsed.key)
     problems += _host_problems(check, forms) + _record_problems(check) + _start_role_problems(root)
-    problems += _decision_problems(check, decisions)
-    # Listed top to bottom, as the file reads; problems of the whole file first.
-    unique = sorted(dict.fromkeys(problems), key=lambda p: p.line or 0)
+    problems += reference_problems(check, tables, decisions or {}) + broken
+    # Listed top to bottom, as the file reads (problems of the whole file first); then each
+    # decision table's, as its file reads.
+    unique = sorted(dict.fromkeys(problems), key=lambda p: (p.decision, p.line or 0))
     return check, unique, dependencies
 
 
+def _previous_for(root, content: bytes, given: dict | None) -> ProcessDefinition | None:
+    """The latest version, read only when a table is not given (its frozen one is next)."""
+    if all(ref in (given or {}) for ref in decision_refs(root)):
+        return None
+    return _latest(diagram_key(content))
+
+
+def _latest(key: str) -> ProcessDefinition | None:
+    if not key:
+        return None
+    return ProcessDefinition.objects.filter(key=key).order_by("-version").first()
+
+
 def _deployed_form_names(key: str) -> frozenset[str]:
-    latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
-    return frozenset(latest.forms) if latest is not None else frozenset()
+    latest = ProcessDefinition.objects.filter(key=key).order_by("-version")
+    forms = latest.values_list("forms", flat=True).first()
+    return frozenset(forms) if forms else frozenset()
 
 
 def _frozen_forms(root, given: dict[str, dict], previous: ProcessDefinition | None) -> dict:
@@ -326,21 +295,29 @@ def file_forms(content: bytes) -> dict[str, dict]:
 
 
 def definition_deploy(
-    *, content: bytes, user, comment: str = "", forms: dict[str, dict] | None = None
+    *,
+    content: bytes,
+    user,
+    comment: str = "",
+    forms: dict[str, dict] | None = None,
+    decisions: dict[str, str] | None = None,
 ) -> Deployment:
-    """Validate and deploy, with the forms it names frozen beside it (``forms``: schemas by form
-    name that take precedence, a draft's). Same diagram and forms as the latest version:
-    nothing new. Refuses with every problem listed (DeploymentRefused), or NotAllowed for a user
-    who may not change the procedure (see services/procedures.py)."""
+    """Validate and deploy, with the forms and decision tables it names frozen beside it
+    (``forms``: schemas by form name, ``decisions``: DMN XML by decision id, that take
+    precedence: a draft's, an upload's, the pack's files). Same diagram, forms and tables as the
+    latest version: nothing new. Refuses with every problem listed (DeploymentRefused), or
+    NotAllowed for a user who may not change the procedure (see services/procedures.py)."""
     if user is not None and not is_process_owner(user):
         raise NotAllowed("only process owners may deploy diagrams")
-    forms = forms or {}
-    check, problems, dependencies = definition_check(content=content, forms=frozenset(forms))
+    forms, decisions = forms or {}, decisions or {}
+    check, problems, dependencies = definition_check(
+        content=content, forms=frozenset(forms), decisions=decisions
+    )
     if problems or check is None or check.parsed is None:
         raise DeploymentRefused(problems=problems or [Problem("the diagram could not be read")])
     parsed = check.parsed
     require_change_procedure(user, Procedure.objects.filter(key=parsed.key).first())
-    digest = hashlib.sha256(content).hexdigest()
+    checked_tables = frozen_decisions(parsed.root, decisions, _latest(parsed.key))
     with transaction.atomic():
         # Lock the key's rows so two deploys of a new version cannot both take the same number.
         latest = (
@@ -350,6 +327,10 @@ def definition_deploy(
             .first()
         )
         frozen = _frozen_forms(parsed.root, forms, latest)
+        tables = frozen_decisions(parsed.root, decisions, latest)
+        if tables != checked_tables and (problems := table_problems(tables)):
+            raise DeploymentRefused(problems=problems)  # a version deployed meanwhile
+        digest = content_digest(content, tables)
         procedure_ensure(key=parsed.key, name=parsed.name, owner=user)
         if latest is not None and latest.sha256 == digest and latest.forms in ({}, frozen):
             definition_grant_start(latest)  # idempotent; versions deployed before the rule
@@ -367,6 +348,7 @@ def definition_deploy(
             dependencies=[d.pk for d in dependencies],
             comment=comment.strip(),
             forms=frozen,
+            decisions=tables,
         )
         payload = {
             "key": definition.key,
@@ -378,12 +360,8 @@ def definition_deploy(
             payload["comment"] = comment.strip()
         if frozen:
             payload["forms"] = {name: _schema_digest(schema) for name, schema in frozen.items()}
-        if check.decision_tasks:
-            # Decision tables are read from DMN_DIRS (like forms); record which ones were there.
-            digests = decision_files().digests
-            payload["decisions"] = {
-                t.decision: digests.get(t.decision, "") for t in check.decision_tasks
-            }
+        if tables:
+            payload["decisions"] = {d: table_digest(text) for d, text in tables.items()}
         audit_append_system(actor=user, kind=AuditKind.DEFINITION_DEPLOYED, payload=payload)
         _schedule_automatic_starts(definition)
         definition_grant_start(definition)
@@ -427,7 +405,7 @@ def _runtime(definition_id: int, sha256: str) -> DefinitionRuntime:
             root,
             extra_roots=extra,
             async_topics=extensions.async_topics(),
-            decisions=decision_files().roots,
+            decisions=definition_decision_roots(definition),
         ),
         handler_runner=run_handler,
         time_limit=conf.get("SCRIPT_TIME_LIMIT_SECONDS"),

@@ -16,15 +16,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import conf
-from ..engine.parser import DiagramError, load_xml
+from ..engine.parser import DiagramError, load_dmn_xml, load_xml
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound, Problem
 from ..models import Procedure, ProcessDefinition, ProcessDraft
+from .decisions import file_decisions
 from .definitions import Deployment, definition_check, definition_deploy, diagram_key, file_forms
 from .procedures import is_process_owner, procedure_ensure, require_change_procedure
 
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 FORM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 MAX_FORM_BYTES = 512 * 1024
+# A decision id as DMN allows it for our purposes (an XML id: no spaces, no markup).
+DECISION_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,199}$")
+MAX_DECISIONS = 50
 
 # A new procedure starts as: start → one step in the township's lane → end (placeholders
 # {key} and {name}, filled with str.format).
@@ -68,9 +72,15 @@ def draft_open(*, key: str, user) -> ProcessDraft:
     if latest is None:
         raise NotFound(f"the procedure '{key}' has neither a draft nor a deployed version")
     forms = dict(latest.forms) or file_forms(latest.bpmn_xml.encode())
+    decisions = dict(latest.decisions) or file_decisions(latest.bpmn_xml.encode())
     draft, _ = ProcessDraft.objects.get_or_create(
         procedure=procedure,
-        defaults={"bpmn_xml": latest.bpmn_xml, "forms": forms, "based_on": latest},
+        defaults={
+            "bpmn_xml": latest.bpmn_xml,
+            "forms": forms,
+            "decisions": decisions,
+            "based_on": latest,
+        },
     )
     return draft
 
@@ -143,14 +153,51 @@ def _require_forms(forms) -> dict[str, dict]:
     return forms
 
 
-def draft_save(*, key: str, user, bpmn_xml: str, forms: dict | None, revision: int) -> ProcessDraft:
-    """Save the draft edited from ``revision``; Conflict if somebody saved after it."""
+def _require_decisions(decisions) -> dict[str, str]:
+    """Decision tables a draft can hold: by decision id, each readable, safe DMN XML within the
+    size limit. What else is wrong with a table is a check problem (with its line)."""
+    if not isinstance(decisions, dict):
+        raise InvalidInput("decisions must be an object of decision id → DMN XML")
+    if len(decisions) > MAX_DECISIONS:
+        raise InvalidInput(f"a draft holds at most {MAX_DECISIONS} decision tables")
+    errors = {}
+    for decision, xml in decisions.items():
+        field = f"decisions.{decision}"
+        if not DECISION_ID_PATTERN.match(str(decision)):
+            errors[field] = ["a decision id uses letters, digits and _ . - (at most 200)"]
+        elif not isinstance(xml, str):
+            errors[field] = ["send the table as DMN XML text"]
+        else:
+            try:
+                load_dmn_xml(xml.encode("utf-8"), max_bytes=conf.get("MAX_BPMN_BYTES"))
+            except DiagramError as exc:
+                where = f" (line {exc.line})" if exc.line else ""
+                errors[field] = [f"not a readable decision table{where}: {exc.message}"]
+    if errors:
+        listed = "; ".join(f"{field}: {' '.join(m)}" for field, m in errors.items())
+        raise InvalidInput(f"the draft's decision tables were not saved: {listed}", errors)
+    return decisions
+
+
+def draft_save(
+    *,
+    key: str,
+    user,
+    bpmn_xml: str,
+    forms: dict | None,
+    revision: int,
+    decisions: dict | None = None,
+) -> ProcessDraft:
+    """Save the draft edited from ``revision``; Conflict if somebody saved after it.
+    ``forms``/``decisions`` None: kept as they are."""
     _require_owner(user)
     procedure = _procedure(key)
     require_change_procedure(user, procedure)
     if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
         raise InvalidInput("the draft has no diagram", {"bpmn_xml": ["this field is required"]})
     _require_readable(bpmn_xml, key=key)
+    if decisions is not None:
+        decisions = _require_decisions(decisions)
     with transaction.atomic():
         draft_open(key=key, user=user)
         draft = ProcessDraft.objects.select_for_update().get(procedure=procedure)
@@ -159,6 +206,8 @@ def draft_save(*, key: str, user, bpmn_xml: str, forms: dict | None, revision: i
         draft.bpmn_xml = bpmn_xml
         if forms is not None:
             draft.forms = _require_forms(forms)
+        if decisions is not None:
+            draft.decisions = decisions
         draft.revision += 1
         draft.updated_by, draft.updated_at = user, timezone.now()
         draft.save()
@@ -175,18 +224,34 @@ def _stale(draft: ProcessDraft, revision: int) -> str:
     )
 
 
-def draft_check(*, key: str, user, bpmn_xml: str | None = None, forms=None) -> DraftCheck:
-    """Every problem deploy would refuse, for the draft (or the diagram being edited)."""
+def draft_check(
+    *, key: str, user, bpmn_xml: str | None = None, forms=None, decisions=None
+) -> DraftCheck:
+    """Every problem deploy would refuse, for the draft (or the diagram and tables being
+    edited)."""
     draft = draft_open(key=key, user=user)
     content = draft.bpmn_xml if bpmn_xml is None else bpmn_xml
     forms = draft.forms if forms is None else forms
+    decisions = draft.decisions if decisions is None else decisions
     form_problems: dict[str, list[str]] = {}
     try:
         forms = _require_forms(forms)
     except InvalidInput as invalid:
         form_problems = {k.removeprefix("forms."): v for k, v in invalid.fields.items()}
         forms = {}
-    _, problems, _ = definition_check(content=content.encode(), forms=frozenset(forms))
+    unreadable: list[Problem] = []
+    try:
+        decisions = _require_decisions(decisions)
+    except InvalidInput as invalid:
+        unreadable = [
+            Problem(f"decision table '{d}': {' '.join(m)}", decision=d)
+            for d, m in ((f.removeprefix("decisions."), m) for f, m in invalid.fields.items())
+        ] or [Problem(invalid.message)]
+        decisions = {}
+    _, problems, _ = definition_check(
+        content=content.encode(), forms=frozenset(forms), decisions=decisions
+    )
+    problems = unreadable + problems
     found = diagram_key(content.encode())
     if found and found != key:
         problems = [Problem(f"the process id must stay '{key}'", found), *problems]
@@ -209,7 +274,11 @@ def draft_deploy(*, key: str, user, revision: int, comment: str = "") -> Deploym
         if draft.revision != revision:
             raise Conflict(_stale(draft, revision))
         deployment = definition_deploy(
-            content=draft.bpmn_xml.encode(), user=user, comment=comment, forms=draft.forms
+            content=draft.bpmn_xml.encode(),
+            user=user,
+            comment=comment,
+            forms=draft.forms,
+            decisions=draft.decisions,
         )
         draft.based_on = deployment.definition
         draft.save(update_fields=["based_on"])

@@ -7,11 +7,15 @@ from django.core.management.base import BaseCommand, CommandError
 from workflows import conf
 from workflows.exceptions import DeploymentRefused
 from workflows.models import ProcessDefinition
+from workflows.services.decisions import file_decisions
 from workflows.services.definitions import definition_deploy, diagram_key, file_forms
 
 
 class Command(BaseCommand):
-    help = "Deploy every .bpmn file under processes/bpmn/ (or the given files)."
+    help = (
+        "Deploy every .bpmn file under processes/bpmn/ (or the given files), with the forms "
+        "and decision tables (processes/dmn/) they name."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", help="files or folders (default: the process pack)")
@@ -34,9 +38,12 @@ class Command(BaseCommand):
             for path in pending:
                 try:
                     content = path.read_bytes()
-                    # The files are the source here, forms included.
+                    # The files are the source here, forms and decision tables included.
                     deployment = definition_deploy(
-                        content=content, user=None, forms=file_forms(content)
+                        content=content,
+                        user=None,
+                        forms=file_forms(content),
+                        decisions=file_decisions(content),
                     )
                 except DeploymentRefused as refused:
                     failures[path] = refused
@@ -53,9 +60,9 @@ class Command(BaseCommand):
         if failures:
             for path, refused in failures.items():
                 for p in refused.problems:
-                    self.stderr.write(
-                        f"{path.name}:{p.line or '-'}: {p.element or '-'}: {p.message}"
-                    )
+                    # A decision table's problem is at a line of its .dmn file.
+                    name = f"{p.decision}.dmn" if p.decision else path.name
+                    self.stderr.write(f"{name}:{p.line or '-'}: {p.element or '-'}: {p.message}")
             raise CommandError(f"{len(failures)} diagram(s) were not deployed")
 
     def _changed_in_modeler(self, path: Path) -> bool:
