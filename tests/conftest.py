@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from workflows import extensions
-from workflows.services.definitions import _runtime, definition_deploy
+from workflows.services.definitions import definition_deploy
 from workflows.services.roles import role_grant
+from workflows.services.runtimes import _runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BPMN = FIXTURES / "bpmn"

@@ -4,8 +4,8 @@ worker after a job runner, or the same server after a restart) completes them.""
 import pytest
 
 from workflows.models import HumanTask, HumanTaskState
-from workflows.services.definitions import _runtime
 from workflows.services.instances import instance_start
+from workflows.services.runtimes import _runtime
 from workflows.services.tasks import task_complete
 
 pytestmark = pytest.mark.django_db

@@ -29,8 +29,8 @@ from ..engine.runtime import workflow_data as engine_data
 from ..engine.specs import HandlerServiceTask
 from ..models import AuditEvent, AuditKind, HumanTask, ProcessInstance
 from ..services.audit import ChainBreak, audit_verify, instance_stream
-from ..services.definitions import runtime_for
 from ..services.replay import _ENGINE_EVENTS, _apply, _compare_final, initial_definition
+from ..services.runtimes import runtime_for
 
 # An element shows the strongest state of its tasks (a loop's step is active again although an
 # earlier round of it completed).

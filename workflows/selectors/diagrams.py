@@ -8,7 +8,7 @@ from lxml import etree
 from ..engine.parser import NSMAP, DiagramError, load_xml
 from ..engine.runtime import task_states
 from ..models import InstanceState, ProcessInstance
-from ..services.definitions import runtime_for
+from ..services.runtimes import runtime_for
 
 _DONE_STATES = {"COMPLETED"}
 _CURRENT_STATES = {"READY", "WAITING", "STARTED"}

@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.db import transaction
 from django.db.models import Max
 
 from .. import conf, extensions
 from ..engine.parser import NSMAP, DiagramError, load_xml
-from ..engine.runtime import DefinitionRuntime
 from ..engine.validation import (
     EngineCheck,
     UserTaskInfo,
@@ -29,13 +27,11 @@ from .decisions import (
     content_digest,
     decision_refs,
     decision_roots,
-    definition_decision_roots,
     frozen_decisions,
     reference_problems,
     table_digest,
     table_problems,
 )
-from .handlers import run_handler
 from .procedures import is_process_owner, procedure_ensure, require_change_procedure
 from .starting import definition_grant_start, unknown_start_roles
 
@@ -382,31 +378,3 @@ def _schedule_automatic_starts(definition: ProcessDefinition) -> None:
 
     schedule_start_timers(definition, now=timezone.now())
     schedule_message_starts(definition)
-
-
-def runtime_for(definition: ProcessDefinition) -> DefinitionRuntime:
-    """The parsed, ready-to-run form of a definition (cached: definitions never change)."""
-    return _runtime(definition.pk, definition.sha256)
-
-
-@lru_cache(maxsize=256)
-def _runtime(definition_id: int, sha256: str) -> DefinitionRuntime:
-    from ..engine.parser import parse_diagram
-
-    definition = ProcessDefinition.objects.get(pk=definition_id)
-    max_bytes = conf.get("MAX_BPMN_BYTES")
-    root = load_xml(definition.bpmn_xml.encode(), max_bytes=max_bytes)
-    extra = [
-        load_xml(d.bpmn_xml.encode(), max_bytes=max_bytes)
-        for d in ProcessDefinition.objects.filter(pk__in=definition.dependencies)
-    ]
-    return DefinitionRuntime(
-        parse_diagram(
-            root,
-            extra_roots=extra,
-            async_topics=extensions.async_topics(),
-            decisions=definition_decision_roots(definition),
-        ),
-        handler_runner=run_handler,
-        time_limit=conf.get("SCRIPT_TIME_LIMIT_SECONDS"),
-    )

@@ -26,9 +26,9 @@ from ..models import (
 from ..scopes import resolver
 from .access import grants_for, user_has_role
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
 from .job_queue import job_retry_for_instance
 from .locking import lock_instance
+from .runtimes import runtime_for
 from .starting import may_start, start_form_errors
 from .steps import persist_step
 

@@ -22,8 +22,8 @@ from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_dige
 from ..exceptions import Conflict
 from ..models import AuditKind, InstanceState, Job, JobKind, JobState
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
 from .locking import lock_instance
+from .runtimes import runtime_for
 from .steps import persist_step
 
 logger = logging.getLogger(__name__)

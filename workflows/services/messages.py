@@ -15,9 +15,9 @@ from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import AuditKind, InstanceState, ProcessDefinition, Subscription
 from .access import grants_for
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
 from .instances import instance_start
 from .locking import lock_instance
+from .runtimes import runtime_for
 from .steps import persist_step
 
 MESSAGE, SIGNAL = Subscription.KIND_MESSAGE, Subscription.KIND_SIGNAL

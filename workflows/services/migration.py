@@ -29,9 +29,9 @@ from ..models import (
 )
 from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
 from .locking import lock_instance
 from .procedures import require_change_procedure
+from .runtimes import runtime_for
 from .steps import persist_step
 
 MOVABLE_STATES = [InstanceState.RUNNING, InstanceState.WAITING, InstanceState.SUSPENDED]

@@ -21,7 +21,7 @@ from ..engine.runtime import (
     task_states,
 )
 from ..models import AuditKind, ProcessDefinition, ProcessInstance
-from .definitions import runtime_for
+from .runtimes import runtime_for
 
 _ENGINE_EVENTS = {
     AuditKind.INSTANCE_STARTED,

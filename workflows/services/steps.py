@@ -25,8 +25,8 @@ from ..models import (
 )
 from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
 from .job_queue import dispatch_after_commit
+from .runtimes import runtime_for
 
 
 def persist_step(

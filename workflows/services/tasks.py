@@ -12,8 +12,8 @@ from ..forms import form_errors_message, task_form_errors
 from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, ProcessInstance
 from .access import can_work_task
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
 from .instances import _require_json_object
+from .runtimes import runtime_for
 from .steps import persist_step
 
 

@@ -18,7 +18,7 @@ from ..engine.timeexpr import next_cycle_start
 from ..exceptions import WorkflowError
 from ..models import AuditKind, InstanceState, ProcessDefinition, ProcessInstance, Timer, TimerState
 from .audit import InstanceAuditLog
-from .definitions import runtime_for
+from .runtimes import runtime_for
 from .steps import persist_step
 
 logger = logging.getLogger(__name__)

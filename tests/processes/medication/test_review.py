@@ -199,7 +199,7 @@ def test_each_role_does_only_its_own_part(
 def test_the_review_finishes_when_another_process_made_its_tasks(year):
     """The comparison job (a worker) creates the townships' review tasks; the web server that
     completes them has parsed the diagram on its own."""
-    from workflows.services.definitions import _runtime
+    from workflows.services.runtimes import _runtime
 
     year.compared()
     _runtime.cache_clear()

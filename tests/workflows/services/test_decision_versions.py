@@ -8,9 +8,10 @@ import pytest
 from workflows.exceptions import DeploymentRefused, Problem
 from workflows.models import AuditEvent, AuditKind, ProcessDefinition
 from workflows.services.decisions import content_digest, table_digest, uploaded_decisions
-from workflows.services.definitions import _runtime, definition_check, definition_deploy
+from workflows.services.definitions import definition_check, definition_deploy
 from workflows.services.instances import instance_start
 from workflows.services.replay import instance_replay
+from workflows.services.runtimes import _runtime
 from workflows.services.tasks import task_claim, task_complete
 
 pytestmark = pytest.mark.django_db
