@@ -1,4 +1,4 @@
-"""The staff roles of DESIGN.md. Each is a django-guardian permission on org units."""
+"""The staff roles (docs/architecture.md). Each is a django-guardian permission on org units."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# The roles of DESIGN.md, with the Chinese names shown to people and used as lane names.
+# The roles (docs/architecture.md), with the Chinese names shown to people and used as lane names.
 FUZHU_ROLES = {
     "process_owner": "流程管理员",
     "county_staff": "县残联工作人员",

@@ -2,7 +2,7 @@
 comparison reads, and the payout batches; each with a django-fsm lifecycle.
 
 The rows live here, not in the workflow state: the cycle's process instance carries the cycle id
-and the decisions, never the list of persons (DESIGN.md, "Keep workflow state small").
+and the decisions, never the list of persons (docs/architecture.md: workflow state stays small).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The REST API of DESIGN.md. Each view parses input, calls one service or selector, renders."""
+"""The REST API (its calls: docs/architecture.md). Each view parses input, calls one service or
+selector, renders."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The REST API of DESIGN.md, call by call, including its error answers."""
+"""The REST API (docs/architecture.md), call by call, including its error answers."""
 
 import pytest
 from rest_framework.test import APIClient
