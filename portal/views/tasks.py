@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from workflows import extensions
 from workflows.exceptions import InvalidInput, NotAllowed, NotFound, WorkflowError
 from workflows.forms import form_schema
 from workflows.models import HumanTask, HumanTaskState
@@ -54,6 +55,11 @@ def task_page(request, pk: int):
     return _render(request, task, data=data, errors={})
 
 
+def _offered(task: HumanTask, data: dict) -> dict:
+    """The form's data with what its step offers to choose from, read now."""
+    return {**data, **extensions.task_data(task)}
+
+
 def _submit(request, task: HumanTask):
     data = posted_json(request)
     action = request.POST.get("action")
@@ -82,7 +88,8 @@ def _render(request, task: HumanTask, *, data: dict, errors: dict, status: int =
         "task": task,
         "instance": instance,
         "schema": schema,
-        "form_data": data,
+        "form_data": _offered(task, data),
+        "summary": extensions.case_summary(instance),
         "form_errors": errors,
         "error_list": labelled_errors(schema, errors),
         "is_open": task.state == HumanTaskState.OPEN,

@@ -8,7 +8,12 @@ from workflows import extensions
 from workflows.exceptions import Conflict
 
 from . import services
-from .selectors import can_read_petition_instance, visible_petition_instances
+from .selectors import (
+    can_read_petition_instance,
+    handling_unit_options,
+    petition_summary,
+    visible_petition_instances,
+)
 
 COMPLETION_HOOKS = {
     "petition_acceptance": services.on_acceptance,
@@ -64,6 +69,8 @@ def register() -> None:
     extensions.register_variable_labels(services.PROCESS_KEY, VARIABLE_LABELS)
     extensions.register_record_changes(services.PROCESS_KEY, RECORD_CHANGES)
     extensions.register_person_search(services.PROCESS_KEY, petitions_about_person)
+    extensions.register_case_summary(services.PROCESS_KEY, petition_summary)
+    extensions.register_task_data("petition_follow_up", handling_unit_options)
 
 
 def petition_case_records(instance) -> extensions.CaseRecords:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm
 
@@ -24,7 +25,7 @@ from workflows.services.messages import message_send
 
 from . import conf
 from .models import Channel, HandlingAssignment, Petition, PetitionState, Satisfaction
-from .selectors import final_petitions_like
+from .selectors import final_petitions_like, handling_units
 
 PROCESS_KEY = "petition_first_receiver"
 VIEW_PERMISSION = "petitions.view_petition_case"
@@ -221,12 +222,20 @@ def on_follow_up(*, task, instance, user, data: dict) -> dict:
     petition = _petition_of(instance)
     action = data.get("action")
     if action == "assign_units":
-        raw = data.get("units") or []
-        if isinstance(raw, str):  # a text field: codes separated by commas or spaces
-            raw = raw.replace("，", ",").replace(" ", ",").split(",")
-        units = [str(u).strip() for u in raw if str(u).strip()]
+        raw = data.get("units") or []  # the form's taglist: unit codes
+        units = list(dict.fromkeys(str(u).strip() for u in raw if str(u).strip()))
         if not units:
-            raise InvalidInput("name at least one handling unit", {"units": ["required"]})
+            message = gettext("Choose at least one handling unit.")
+            raise InvalidInput(message, {"units": [message]})
+        known = {u.code for u in handling_units()}
+        unknown = [u for u in units if u not in known]
+        if unknown:
+            # A code that is no unit would leave the case waiting for nobody while its
+            # 60-day clock runs.
+            message = gettext("%(codes)s: no such handling unit; choose from the list.") % {
+                "codes": "、".join(unknown[:5])
+            }
+            raise InvalidInput(message, {"units": [message]})
         for unit in units:
             HandlingAssignment.objects.create(
                 petition=petition,

@@ -119,7 +119,7 @@ def test_transfer_to_two_units_while_the_first_receiver_keeps_the_reply(
         "follow_up",
         township_a,
         action="assign_units",
-        units=f"{TOWNSHIP_B}, {COUNTY}",
+        units=[TOWNSHIP_B, COUNTY],
         instruction="请核实补贴发放情况",
     )
     reports = HumanTask.objects.filter(element_id="unit_report", state="open")
@@ -352,3 +352,43 @@ def test_search_and_the_case_page_hide_a_petition_from_the_uninvolved(
     assert [row["id"] for row in mine["results"]] == [petition.instance_id]
     client.force_login(township_a)
     assert client.get(f"/cases/{petition.instance_id}/").status_code == 200
+
+
+def test_a_unit_that_is_no_handling_unit_is_refused_and_nothing_is_sent(clock, township_a):
+    from processes.petitions.models import HandlingAssignment
+    from tests.registry.factories import PROVIDER_X
+
+    petition = register(township_a)
+    complete(petition, "decide_acceptance", township_a, decision="accepted")
+    follow_up = open_task(petition, "follow_up")
+    for units in (["330102999000"], [TOWNSHIP_B, PROVIDER_X]):
+        with pytest.raises(InvalidInput) as refused:
+            complete(petition, "follow_up", township_a, action="assign_units", units=units)
+        assert refused.value.fields["units"] == [
+            f"{units[-1]}：没有这个承办单位，请从列表中选择。"
+        ]
+    follow_up.refresh_from_db()
+    assert follow_up.state == "open"
+    assert not HandlingAssignment.objects.filter(petition=petition).exists()
+    assert not HumanTask.objects.filter(element_id="unit_report").exists()
+
+
+def test_the_follow_up_page_offers_units_by_name_and_shows_the_petition(clock, township_a):
+    import json
+
+    from django.test import Client
+
+    petition = register(township_a)
+    complete(petition, "decide_acceptance", township_a, decision="accepted")
+    follow_up = open_task(petition, "follow_up")
+    client = Client()
+    client.force_login(township_a)
+    page = client.get(f"/tasks/{follow_up.pk}/").content.decode()
+    data = json.loads(page.split('id="fz-form-data" type="application/json">')[1].split("<")[0])
+    options = {o["value"]: o["label"] for o in data["unit_options"]}
+    assert options[TOWNSHIP_A] == "城关镇"  # township_a works there
+    assert options[TOWNSHIP_B] == "白沙镇（该单位尚无扶助账号）"
+    summary = page.split('id="case-summary"')[1].split("</section>")[0]
+    assert petition.subject in summary and petition.number in summary
+    assert petition.petitioner_id_number not in page
+    assert petition.petitioner_id_number[:6] + "********" in summary
