@@ -364,9 +364,7 @@ def test_a_unit_that_is_no_handling_unit_is_refused_and_nothing_is_sent(clock, t
     for units in (["330102999000"], [TOWNSHIP_B, PROVIDER_X]):
         with pytest.raises(InvalidInput) as refused:
             complete(petition, "follow_up", township_a, action="assign_units", units=units)
-        assert refused.value.fields["units"] == [
-            f"{units[-1]}：没有这个承办单位，请从列表中选择。"
-        ]
+        assert refused.value.fields["units"] == [f"{units[-1]}：没有这个承办单位，请从列表中选择。"]
     follow_up.refresh_from_db()
     assert follow_up.state == "open"
     assert not HandlingAssignment.objects.filter(petition=petition).exists()
