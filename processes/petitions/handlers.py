@@ -2,6 +2,7 @@
 
 import functools
 
+from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed
 
 from workflows import extensions
@@ -52,8 +53,10 @@ def _state_conflicts_refused(hook):
     def guarded(**kwargs):
         try:
             return hook(**kwargs)
-        except TransitionNotAllowed as exc:
-            raise Conflict(f"the petition is not in a state for this step: {exc}") from None
+        except TransitionNotAllowed:
+            raise Conflict(
+                gettext("The petition is not in a state for this step (it has moved on).")
+            ) from None
 
     return guarded
 

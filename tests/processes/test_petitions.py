@@ -164,7 +164,7 @@ def test_an_approved_extension_moves_the_reply_limit_once(clock, township_a, off
     assert petition.extension_approved_by == office
     task = open_task(petition, "follow_up")
     assert task.due_at == petition.reply_due  # the new limit drives the task and its timer
-    with pytest.raises(Conflict, match="extended once already"):
+    with pytest.raises(Conflict, match="已延期过一次"):
         complete(
             petition,
             "follow_up",
