@@ -92,3 +92,13 @@ def test_the_unclaim_button_is_not_called_send_back(start_case, township_a):
     body = client.get("/?tab=mine").content.decode()
     assert f'action="/tasks/{task.pk}/unclaim/"' in body
     assert "取消认领" in body and ">退回<" not in body
+
+
+def test_the_township_filter_is_offered_only_where_there_are_townships_to_choose(pack, make_user):
+    county = Client()
+    county.force_login(make_user("county_clerk", ("county_staff", COUNTY)))
+    assert 'name="township"' in county.get("/").content.decode()
+    for role, unit in (("township_staff", TOWNSHIP_A), ("finance", FINANCE_BUREAU)):
+        web = Client()
+        web.force_login(make_user(f"only_{role}", (role, unit)))
+        assert 'name="township"' not in web.get("/").content.decode(), role
