@@ -109,6 +109,55 @@ def task_ids(sequence: IdSequence) -> Iterator[IdSequence]:
         _id_sequence.reset(token)
 
 
+# --- Synchronous handlers' results: inputs of the step --------------------------------------
+# A synchronous service task asks a host handler (which reads and writes the host's tables) for
+# its result. That result is an input of the step like a person's form data: the step records
+# it, and a replay takes it from the record instead of calling the handler again (which would
+# answer differently now - the medication cycle's "open the year" refuses a second opening -
+# and would write to the host's tables from a read).
+
+
+class HandlerResultMissing(Exception):
+    """A replay reached a synchronous handler whose result the history does not hold."""
+
+
+class HandlerCalls:
+    """The synchronous handler results of one step, by task id: made (live) or given (replay)."""
+
+    def __init__(self, recorded: dict | None = None):
+        self.recorded = recorded
+        self.results: dict[str, dict | None] = {}
+
+    def result(self, task, topic: str, run: Callable[[], dict | None]) -> dict | None:
+        key = str(task.id)
+        if self.recorded is None:
+            result = run()
+        elif key in self.recorded:
+            result = self.recorded[key]
+        else:
+            raise HandlerResultMissing(
+                f"the history holds no result of handler '{topic}' for task {key}"
+            )
+        self.results[key] = result
+        return result
+
+
+_handler_calls: contextvars.ContextVar[HandlerCalls | None] = contextvars.ContextVar(
+    "fuzhu_handler_calls", default=None
+)
+
+
+@contextlib.contextmanager
+def handler_calls(recorded: dict | None = None) -> Iterator[HandlerCalls]:
+    """Collect (live) or supply (replay, ``recorded``) the handler results of one step."""
+    calls = HandlerCalls(recorded)
+    token = _handler_calls.set(calls)
+    try:
+        yield calls
+    finally:
+        _handler_calls.reset(token)
+
+
 # --- Errors -----------------------------------------------------------------------------------
 
 
@@ -197,15 +246,25 @@ class DefinitionRuntime:
         runner = self.handler_runner
 
         def run_handler(task, topic):
-            return runner(topic, dict(task.data))
+            calls = _handler_calls.get()
+            if calls is None:  # outside a step (a test driving the engine by hand)
+                return runner(topic, dict(task.data))
+            return calls.result(task, topic, lambda: runner(topic, dict(task.data)))
 
         engine.run_handler = run_handler
         return engine
 
     def start(
-        self, *, variables: dict, ids: IdSequence, now: datetime
+        self,
+        *,
+        variables: dict,
+        ids: IdSequence,
+        now: datetime,
+        handler_results: dict | None = None,
     ) -> tuple[BpmnWorkflow, StepResult]:
-        with task_ids(ids), engine_clock(now):
+        """``handler_results``: in a replay, the synchronous handlers' results recorded by the
+        step (see HandlerCalls); None runs the handlers."""
+        with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
             workflow = BpmnWorkflow(
                 self.parsed.spec, self.parsed.subprocess_specs, script_engine=self._script_engine()
             )
@@ -213,7 +272,9 @@ class DefinitionRuntime:
             for task in workflow.get_tasks():
                 task.data.update(variables)
             self._guard(workflow.do_engine_steps, "")
-            return workflow, _diff(EMPTY, snapshot(workflow), workflow)
+            step = _diff(EMPTY, snapshot(workflow), workflow)
+            step.handler_results = calls.results
+            return workflow, step
 
     def load(self, state: str) -> BpmnWorkflow:
         dct = json.loads(state)
@@ -229,18 +290,27 @@ class DefinitionRuntime:
         return SERIALIZER.serialize_json(workflow)
 
     def _act(
-        self, workflow, ids: IdSequence, now: datetime, action, element: str, done=None
+        self,
+        workflow,
+        ids: IdSequence,
+        now: datetime,
+        action,
+        element: str,
+        done=None,
+        handler_results: dict | None = None,
     ) -> StepResult:
         """Run ``action`` and the engine; ``done`` is the task the action itself finished (it
         left by completion, not cancellation, so it is not reported as removed)."""
         before = snapshot(workflow)
-        with task_ids(ids), engine_clock(now):
+        with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
             self._guard(lambda: action(before), element)
             self._guard(workflow.do_engine_steps, "")
             if done is not None:
                 before.user_tasks.pop(done, None)
                 before.service_tasks.pop(done, None)
-            return _diff(before, snapshot(workflow), workflow)
+            step = _diff(before, snapshot(workflow), workflow)
+            step.handler_results = calls.results
+            return step
 
     def complete_user_task(
         self,
@@ -250,6 +320,7 @@ class DefinitionRuntime:
         data: dict,
         ids: IdSequence,
         now: datetime,
+        handler_results: dict | None = None,
     ) -> StepResult:
         def run(before: Snapshot) -> None:
             if task_id not in before.user_tasks:
@@ -258,7 +329,15 @@ class DefinitionRuntime:
             task.data.update(data)
             task.run()
 
-        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id), done=task_id)
+        return self._act(
+            workflow,
+            ids,
+            now,
+            run,
+            self._element_of(workflow, task_id),
+            done=task_id,
+            handler_results=handler_results,
+        )
 
     def complete_service_task(
         self,
@@ -268,6 +347,7 @@ class DefinitionRuntime:
         result: dict | None,
         ids: IdSequence,
         now: datetime,
+        handler_results: dict | None = None,
     ) -> StepResult:
         def run(before: Snapshot) -> None:
             if task_id not in before.service_tasks:
@@ -276,10 +356,32 @@ class DefinitionRuntime:
             task.internal_data["job_result"] = result or {}
             task.run()
 
-        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id), done=task_id)
+        return self._act(
+            workflow,
+            ids,
+            now,
+            run,
+            self._element_of(workflow, task_id),
+            done=task_id,
+            handler_results=handler_results,
+        )
 
-    def fire_timers(self, workflow: BpmnWorkflow, *, ids: IdSequence, now: datetime) -> StepResult:
-        return self._act(workflow, ids, now, lambda before: workflow.refresh_timers(), "")
+    def fire_timers(
+        self,
+        workflow: BpmnWorkflow,
+        *,
+        ids: IdSequence,
+        now: datetime,
+        handler_results: dict | None = None,
+    ) -> StepResult:
+        return self._act(
+            workflow,
+            ids,
+            now,
+            lambda before: workflow.refresh_timers(),
+            "",
+            handler_results=handler_results,
+        )
 
     def deliver(
         self,
@@ -290,6 +392,7 @@ class DefinitionRuntime:
         payload,
         ids: IdSequence,
         now: datetime,
+        handler_results: dict | None = None,
     ) -> StepResult:
         """Deliver a message or signal the instance waits for; NotWaiting if it does not."""
 
@@ -298,7 +401,7 @@ class DefinitionRuntime:
             if event is None or workflow.event_manager.catch(event, internal=False) == 0:
                 raise NotWaiting(f"the instance does not wait for {kind} '{name}'")
 
-        return self._act(workflow, ids, now, run, "")
+        return self._act(workflow, ids, now, run, "", handler_results=handler_results)
 
     @staticmethod
     def _element_of(workflow: BpmnWorkflow, task_id: uuid.UUID) -> str:

@@ -10,7 +10,6 @@ concern it (a registry view of a full ID number) are merged in by time.
 from __future__ import annotations
 
 import heapq
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +18,6 @@ from SpiffWorkflow.util.task import TaskState
 from .. import extensions
 from ..engine.runtime import (
     EngineFailure,
-    IdSequence,
     NotWaiting,
     TaskNotReady,
     state_digest,
@@ -30,7 +28,13 @@ from ..engine.specs import HandlerServiceTask
 from ..models import AuditEvent, AuditKind, HumanTask, ProcessInstance
 from ..services.audit import ChainBreak, audit_verify, instance_stream
 from ..services.definitions import runtime_for
-from ..services.replay import _ENGINE_EVENTS, _apply, _compare_final, initial_definition
+from ..services.replay import (
+    _ENGINE_EVENTS,
+    _apply,
+    _compare_final,
+    initial_definition,
+    replay_start,
+)
 
 # An element shows the strongest state of its tasks (a loop's step is active again although an
 # earlier round of it completed).
@@ -148,10 +152,7 @@ class _EngineStepper:
             return ""
         try:
             if event.kind == AuditKind.INSTANCE_STARTED:
-                self.ids = IdSequence(uuid.UUID(event.payload["uuid"]))
-                self.workflow, _ = self.runtime.start(
-                    variables=event.payload.get("variables", {}), ids=self.ids, now=event.created_at
-                )
+                self.workflow, self.ids = replay_start(self.runtime, event)
             elif self.workflow is None:
                 raise TaskNotReady("no start event precedes this event")
             else:

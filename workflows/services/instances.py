@@ -27,6 +27,7 @@ from ..scopes import resolver
 from .access import grants_for, user_has_role
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .handlers import recorded_inputs
 from .starting import may_start, start_form_errors
 from .steps import persist_step
 
@@ -143,6 +144,7 @@ def instance_start(
                 "business_key": instance.business_key,
                 "scope": instance.scope,
                 "variables": variables,
+                **recorded_inputs(step),
                 "state_digest": state_digest(workflow),
             },
         )

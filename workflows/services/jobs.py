@@ -23,6 +23,7 @@ from ..exceptions import Conflict
 from ..models import AuditKind, InstanceState, Job, JobKind, JobState
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .handlers import as_recorded, recorded_inputs
 from .instances import lock_instance
 from .steps import persist_step
 
@@ -157,6 +158,8 @@ def _continue_instance(job: Job, result: dict, now) -> None:
     runtime = runtime_for(instance.definition)
     workflow = runtime.load(instance.serialized_state)
     ids = IdSequence(instance.uuid, instance.task_id_counter)
+    # The engine gets the result as the event records it, so a replay computes the same state.
+    result = as_recorded(result) or {}
     try:
         step = runtime.complete_service_task(
             workflow, task_id=job.task_id, result=result, ids=ids, now=now
@@ -170,7 +173,12 @@ def _continue_instance(job: Job, result: dict, now) -> None:
         task_id=str(job.task_id),
         element_id=job.element_id,
         at=now,
-        payload={"topic": job.topic, "result": result, "state_digest": state_digest(workflow)},
+        payload={
+            "topic": job.topic,
+            "result": result,
+            **recorded_inputs(step),
+            "state_digest": state_digest(workflow),
+        },
     )
     persist_step(instance, workflow, step, ids, audit, now=now, actor=None)
 

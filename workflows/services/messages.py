@@ -16,6 +16,7 @@ from ..models import AuditKind, InstanceState, ProcessDefinition, Subscription
 from .access import grants_for
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .handlers import recorded_inputs
 from .instances import instance_start, lock_instance
 from .steps import persist_step
 
@@ -135,6 +136,7 @@ def _deliver_to(instance_id: int, kind: str, name: str, payload, actor) -> None:
                 "kind": kind,
                 "name": name,
                 "payload": payload,
+                **recorded_inputs(step),
                 "state_digest": state_digest(workflow),
             },
         )

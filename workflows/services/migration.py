@@ -30,6 +30,7 @@ from ..models import (
 from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .handlers import recorded_inputs
 from .instances import lock_instance
 from .procedures import require_change_procedure
 from .steps import persist_step
@@ -127,6 +128,7 @@ def instance_migrate(
                 "to_definition": target.pk,
                 "to_version": target.version,
                 "reason": reason.strip(),
+                **recorded_inputs(step),
                 "state_digest": state_digest(workflow),
             },
         )

@@ -88,31 +88,60 @@ def initial_definition(instance: ProcessInstance) -> ProcessDefinition:
     return ProcessDefinition.objects.get(pk=moved.payload["from_definition"])
 
 
+def recorded_handlers(event) -> dict:
+    """The synchronous handlers' results the event recorded: a replay never calls a handler
+    (it reads and writes the host's tables, and would answer as things stand now)."""
+    return event.payload.get("handlers") or {}
+
+
+def replay_start(runtime, event):
+    """Re-run a recorded start; (workflow, task-id sequence)."""
+    ids = IdSequence(uuid.UUID(event.payload["uuid"]))
+    workflow, _ = runtime.start(
+        variables=event.payload.get("variables", {}),
+        ids=ids,
+        now=event.created_at,
+        handler_results=recorded_handlers(event),
+    )
+    return workflow, ids
+
+
 def _apply(runtime, workflow, event, ids):
     """Re-run one recorded input at the moment it happened; returns the runtime to go on with
     (another version's after a migration)."""
     now, payload = event.created_at, event.payload
+    handlers = recorded_handlers(event)
     if event.kind == AuditKind.INSTANCE_MIGRATED:
         from ..engine.migration import MigrationRefused, migrate
 
         target = runtime_for(ProcessDefinition.objects.get(pk=payload["to_definition"]))
         try:
-            migrate(workflow, target, ids=ids, now=now)
+            migrate(workflow, target, ids=ids, now=now, handler_results=handlers)
         except MigrationRefused as refused:
             raise TaskNotReady(f"the move to version {payload['to_version']}: {refused}") from None
         return target
     if event.kind == AuditKind.TASK_COMPLETED:
         task_id = uuid.UUID(event.task_id)
         runtime.complete_user_task(
-            workflow, task_id=task_id, data=payload.get("data", {}), ids=ids, now=now
+            workflow,
+            task_id=task_id,
+            data=payload.get("data", {}),
+            ids=ids,
+            now=now,
+            handler_results=handlers,
         )
     elif event.kind == AuditKind.JOB_COMPLETED:
         task_id = uuid.UUID(event.task_id)
         runtime.complete_service_task(
-            workflow, task_id=task_id, result=payload.get("result"), ids=ids, now=now
+            workflow,
+            task_id=task_id,
+            result=payload.get("result"),
+            ids=ids,
+            now=now,
+            handler_results=handlers,
         )
     elif event.kind == AuditKind.TIMER_FIRED:
-        runtime.fire_timers(workflow, ids=ids, now=now)
+        runtime.fire_timers(workflow, ids=ids, now=now, handler_results=handlers)
     elif event.kind == AuditKind.EVENT_RECEIVED:
         runtime.deliver(
             workflow,
@@ -121,6 +150,7 @@ def _apply(runtime, workflow, event, ids):
             payload=payload.get("payload"),
             ids=ids,
             now=now,
+            handler_results=handlers,
         )
     return runtime
 
@@ -136,10 +166,7 @@ def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
         expected = event.payload.get("state_digest", "")
         try:
             if event.kind == AuditKind.INSTANCE_STARTED:
-                ids = IdSequence(uuid.UUID(event.payload["uuid"]))
-                workflow, _ = runtime.start(
-                    variables=event.payload.get("variables", {}), ids=ids, now=event.created_at
-                )
+                workflow, ids = replay_start(runtime, event)
             elif workflow is None:
                 raise TaskNotReady("no start event precedes this event")
             else:

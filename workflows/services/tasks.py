@@ -13,6 +13,7 @@ from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, Proces
 from .access import can_work_task
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .handlers import recorded_inputs
 from .instances import _require_json_object
 from .steps import persist_step
 
@@ -184,7 +185,7 @@ def _record_completion(instance, task, workflow, step, ids, audit, *, data, user
         task_id=str(task.task_id),
         element_id=task.element_id,
         at=now,
-        payload={"data": data, "state_digest": state_digest(workflow)},
+        payload={"data": data, **recorded_inputs(step), "state_digest": state_digest(workflow)},
     )
     task.save(
         update_fields=[

@@ -19,6 +19,7 @@ from ..exceptions import WorkflowError
 from ..models import AuditKind, InstanceState, ProcessDefinition, ProcessInstance, Timer, TimerState
 from .audit import InstanceAuditLog
 from .definitions import runtime_for
+from .handlers import recorded_inputs
 from .steps import persist_step
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def instance_fire_timers(*, instance_id: int, now: datetime) -> int:
             element_id=",".join(sorted({t.element_id for t in due})),
             payload={
                 "timers": [{"element": t.element_id, "due": t.fire_at.isoformat()} for t in due],
+                **recorded_inputs(step),
                 "state_digest": state_digest(workflow),
             },
         )
