@@ -29,7 +29,7 @@ from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefini
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from . import sandbox
+from . import iteration, sandbox
 from .events import FuzhuMessageEventDefinition, engine_clock
 from .events import _definitions as _event_definitions
 from .events import _kind as _event_kind
@@ -88,6 +88,7 @@ def _deepen_task_iteration(*classes) -> None:
 
 
 _deepen_task_iteration(TaskIterator, BpmnTaskIterator)
+iteration.install()  # after deepening: it wraps the iterators' __init__
 
 
 class IdSequence:
