@@ -15,7 +15,8 @@ from .lookups import data_labels, element_names, people_names
 
 DONE_STATES = {"COMPLETED"}
 CURRENT_STATES = {"READY", "WAITING", "STARTED"}
-HIDDEN_PAYLOAD = {"state_digest", "definition", "uuid", ORIGIN_KEY}  # origin: the replay shows it
+# The origin is left out too: the replay shows it.
+HIDDEN_PAYLOAD = {"state_digest", "state_summary", "handlers", "definition", "uuid", ORIGIN_KEY}
 
 
 @dataclass

@@ -30,7 +30,7 @@ from workflows.services.replay import initial_definition
 from .lookups import data_labels, element_names, people_names, value_labels
 
 DEADLINE_SUFFIXES = ("_due", "_window_end", "_deadline")
-HIDDEN_KEYS = {"state_digest", "definition", "uuid", ORIGIN_KEY}
+HIDDEN_KEYS = {"state_digest", "state_summary", "handlers", "definition", "uuid", ORIGIN_KEY}
 MAX_VALUE_CHARS = 300
 
 

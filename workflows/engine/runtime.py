@@ -51,6 +51,14 @@ from .specs import (
     HandlerServiceTask,
     HandlerServiceTaskConverter,
 )
+from .tracking import (  # noqa: F401 - re-exported for the host
+    StateTracker,
+    element_states,
+    state_digest,
+    state_summary,
+    value_fingerprint,
+    workflow_data,
+)
 
 # --- Deterministic task ids -------------------------------------------------------------------
 # SpiffWorkflow names every task with uuid4(). Replaying an instance from its audit events must
@@ -416,9 +424,12 @@ class DefinitionRuntime:
     def _guard(action: Callable[[], object], element: str) -> None:
         try:
             action()
-        except (TaskNotReady, NotWaiting):
+        except (TaskNotReady, NotWaiting, HandlerResultMissing):
             raise
         except SpiffWorkflowException as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, HandlerResultMissing):
+                raise cause from None  # the replay's record is short, not the diagram wrong
             raise _engine_failure(exc, element) from exc
         except (
             sandbox.SandboxRuntimeError,
@@ -484,38 +495,21 @@ def _engine_failure(exc: SpiffWorkflowException, fallback_element: str) -> Engin
     )
 
 
-def workflow_data(workflow: BpmnWorkflow) -> dict:
-    """The instance's current variables: what the tokens carry right now.
-
-    That is the data at the frontier of the run: active tasks, and finished tasks none of whose
-    children has run yet (a branch waiting at a join)."""
-    if workflow.completed:
-        return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    active, finished = [], []
-    for task in workflow.get_tasks():
-        if task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-            active.append(task)
-        elif task.has_state(TaskState.COMPLETED) and not any(
-            child.has_state(TaskState.FINISHED_MASK) for child in task.children
-        ):
-            finished.append(task)
-    data: dict = {}
-    # Active tasks first; then what finished tasks produced (a join may hold older data).
-    for task in sorted(active, key=lambda t: t.last_state_change) + sorted(
-        finished, key=lambda t: t.last_state_change
-    ):
-        data.update(task.data)
-    return data
-
-
-def state_digest(workflow: BpmnWorkflow) -> str:
-    """A fingerprint of what replay must reproduce: every task's id, element, state and data."""
+def legacy_state_digest(workflow: BpmnWorkflow) -> str:
+    """The digest events recorded before digests could be updated per step (no version
+    prefix): one SHA-256 over every task, sorted by id. A replay still checks old events with it."""
     rows = [
         (str(t.id), t.task_spec.name, t.state, t.data)
         for t in sorted(workflow.get_tasks(), key=lambda t: str(t.id))
     ]
     blob = json.dumps(rows, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def state_record(workflow: BpmnWorkflow) -> dict:
+    """What every engine event records of the state it produced: the digest a replay must
+    reproduce, and a summary that lets a replay that does not say where it parts."""
+    return {"state_digest": state_digest(workflow), "state_summary": state_summary(workflow)}
 
 
 def task_states(workflow: BpmnWorkflow) -> list[dict]:

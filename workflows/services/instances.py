@@ -12,7 +12,7 @@ from .. import conf, extensions
 from ..engine.runtime import (
     EngineFailure,
     IdSequence,
-    state_digest,
+    state_record,
 )
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from ..forms import form_errors_message
@@ -145,7 +145,7 @@ def instance_start(
                 "scope": instance.scope,
                 "variables": variables,
                 **recorded_inputs(step),
-                "state_digest": state_digest(workflow),
+                **state_record(workflow),
             },
         )
         persist_step(instance, workflow, step, ids, audit, now=now, actor=user)

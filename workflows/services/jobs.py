@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import conf, extensions
-from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_record
 from ..exceptions import Conflict
 from ..models import AuditKind, InstanceState, Job, JobKind, JobState
 from .audit import InstanceAuditLog
@@ -177,7 +177,7 @@ def _continue_instance(job: Job, result: dict, now) -> None:
             "topic": job.topic,
             "result": result,
             **recorded_inputs(step),
-            "state_digest": state_digest(workflow),
+            **state_record(workflow),
         },
     )
     persist_step(instance, workflow, step, ids, audit, now=now, actor=None)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import conf
-from ..engine.runtime import EngineFailure, IdSequence, NotWaiting, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, NotWaiting, state_record
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import AuditKind, InstanceState, ProcessDefinition, Subscription
 from .access import grants_for
@@ -137,7 +137,7 @@ def _deliver_to(instance_id: int, kind: str, name: str, payload, actor) -> None:
                 "name": name,
                 "payload": payload,
                 **recorded_inputs(step),
-                "state_digest": state_digest(workflow),
+                **state_record(workflow),
             },
         )
         persist_step(instance, workflow, step, ids, audit, now=now, actor=actor)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..engine.migration import MigrationBlocker, MigrationPlan, MigrationRefused, migrate
 from ..engine.migration import migration_plan as engine_plan
-from ..engine.runtime import EngineFailure, IdSequence, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, state_record
 from ..exceptions import Conflict, InvalidInput, NotFound
 from ..models import (
     AuditKind,
@@ -129,7 +129,7 @@ def instance_migrate(
                 "to_version": target.version,
                 "reason": reason.strip(),
                 **recorded_inputs(step),
-                "state_digest": state_digest(workflow),
+                **state_record(workflow),
             },
         )
         _reassign_open_tasks(instance, step, now=now)

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import extensions
-from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_record
 from ..exceptions import Conflict, IncidentRaised, InvalidInput, NotAllowed, NotFound
 from ..forms import form_errors_message, task_form_errors
 from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, ProcessInstance
@@ -185,7 +185,7 @@ def _record_completion(instance, task, workflow, step, ids, audit, *, data, user
         task_id=str(task.task_id),
         element_id=task.element_id,
         at=now,
-        payload={"data": data, **recorded_inputs(step), "state_digest": state_digest(workflow)},
+        payload={"data": data, **recorded_inputs(step), **state_record(workflow)},
     )
     task.save(
         update_fields=[

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from ..engine.runtime import EngineFailure, IdSequence, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, state_record
 from ..engine.timeexpr import next_cycle_start
 from ..exceptions import WorkflowError
 from ..models import AuditKind, InstanceState, ProcessDefinition, ProcessInstance, Timer, TimerState
@@ -73,7 +73,7 @@ def instance_fire_timers(*, instance_id: int, now: datetime) -> int:
             payload={
                 "timers": [{"element": t.element_id, "due": t.fire_at.isoformat()} for t in due],
                 **recorded_inputs(step),
-                "state_digest": state_digest(workflow),
+                **state_record(workflow),
             },
         )
         persist_step(instance, workflow, step, ids, audit, now=now, actor=None)
