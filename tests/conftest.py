@@ -129,3 +129,12 @@ def api(db):
         return client
 
     return client_for
+
+
+@pytest.fixture
+def every_case_replays(db):
+    """After the test: every case it made re-executes as recorded, at every event."""
+    yield
+    from tests.replay_check import assert_every_case_replays
+
+    assert_every_case_replays()

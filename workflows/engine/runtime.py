@@ -21,11 +21,16 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
+from SpiffWorkflow.camunda.specs.multiinstance_task import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
@@ -236,6 +241,9 @@ class NotWaiting(Exception):
 
 BpmnWorkflowType = BpmnWorkflow
 HandlerRunner = Callable[[str, dict], dict | None]
+
+
+CamundaMultiInstance = (ParallelMultiInstanceTask, SequentialMultiInstanceTask)
 
 
 class DefinitionRuntime:
@@ -457,6 +465,23 @@ def _connect_loop_merges(parsed: ParsedDiagram) -> None:
             child = process_spec.task_specs.get(spec.task_spec)
             if child is not None and not child.completed_event.is_connected(spec.merge_child):
                 child.completed_event.connect(spec.merge_child)
+            _settle_camunda_collection(spec)
+
+
+def _settle_camunda_collection(spec) -> None:
+    """A Camunda multi-instance over a collection (``camunda:collection``) reads its items from
+    that collection and writes each child's item back into it, in place. SpiffWorkflow sets the
+    reading half on the *spec* only when the task starts, so a process that loaded the case
+    after the start (a web worker, after a restart) merged each finished child by appending to
+    the collection: fifteen townships became thirty, and the state depended on which process
+    had run the start (a replay, in one process, disagreed). Set it once, at parse time, as
+    SpiffWorkflow itself sets it at the start."""
+    if not isinstance(spec, CamundaMultiInstance) or spec.cardinality is not None:
+        return
+    if spec.data_output is not None and spec.data_input is None:
+        spec.data_input = TaskDataReference(spec.data_output.bpmn_id)
+    if spec.output_item is not None and spec.input_item is None:
+        spec.input_item = TaskDataReference(spec.output_item.bpmn_id)
 
 
 def _external_event(workflow: BpmnWorkflow, kind: str, name: str, payload):

@@ -117,6 +117,38 @@ def state_summary(workflow: BpmnWorkflow) -> dict:
     }
 
 
+def _tree_position(task) -> list[int]:
+    """Where a walk of the tree meets ``task``: the child indices from the root (a subprocess's
+    tasks come before the children of the task that runs it)."""
+    path = []
+    while task is not None:
+        parent = task.parent
+        if parent is not None:
+            path.append(parent._children.index(task.id))
+            task = parent
+            continue
+        parent_task_id = getattr(task.workflow, "parent_task_id", None)
+        if parent_task_id is None:
+            break
+        path.append(-1)
+        task = task.workflow.top_workflow.get_task_from_id(parent_task_id)
+    return path[::-1]
+
+
+def _in_tree_order_where_tied(tasks: list) -> list:
+    """``tasks`` ordered as a walk of the tree meets them, as far as their last state change
+    leaves the order open (the data are merged in that order; a frozen clock ties them all).
+    Only tied tasks are placed, so a long case pays for nothing in the ordinary case."""
+    by_moment: dict[float, list] = {}
+    for task in tasks:
+        by_moment.setdefault(task.last_state_change, []).append(task)
+    ordered = []
+    for moment in sorted(by_moment):
+        group = by_moment[moment]
+        ordered += sorted(group, key=_tree_position) if len(group) > 1 else group
+    return ordered
+
+
 def _find(workflow: BpmnWorkflow, task_id: uuid.UUID):
     task = workflow.tasks.get(task_id)
     if task is None:
@@ -209,7 +241,7 @@ class StateTracker:
     def data(self, workflow: BpmnWorkflow) -> dict:
         active = workflow.get_tasks(state=_ACTIVE)  # the walk jumps over the finished past
         finished = [t for t in map(lambda i: _find(workflow, i), self.frontier) if t is not None]
-        return _frontier_data(workflow, active, finished)
+        return _frontier_data(workflow, active, _in_tree_order_where_tied(finished))
 
     def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[str]:
         """The open user tasks (the host mirrors exactly these as HumanTask rows)."""

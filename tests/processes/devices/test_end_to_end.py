@@ -35,7 +35,7 @@ from .conftest import (
     through_approval,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 
 
 def test_an_adult_case_runs_from_application_to_the_institutions_settlement(

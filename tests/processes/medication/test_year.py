@@ -35,7 +35,7 @@ from .conftest import (
     upload,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 
 
 def bank_file(batch, *, failing=(), name="回盘.csv"):
