@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from workflows import extensions
 from workflows.audit_origin import ORIGIN_KEY
 from workflows.models import AuditHead, AuditKind, ProcessDefinition, ProcessInstance
+from workflows.replay_findings import Reader
 from workflows.scopes import resolver
 from workflows.selectors.case_replay import CaseHistory, Frame, case_history
 from workflows.services.documents import documents_of
@@ -303,6 +304,14 @@ def _cache_key(instance) -> str:
     return f"fuzhu:replay:{instance.pk}:{get_language()}:{fingerprint}"
 
 
+def findings_reader(history: CaseHistory) -> Reader:
+    """Where a replay disagrees, said with the names the auditor knows: the diagram's step
+    names (of every version the case ran on) and the forms' field labels."""
+    names = element_names(initial_definition(history.instance))
+    names.update(element_names(history.instance.definition))
+    return Reader(names, data_labels(history.instance.definition))
+
+
 def replay_view(instance) -> ReplayView:
     """The replay of a case, re-executed only when something it is built from has changed (a
     long case takes seconds to re-execute; an auditor opens it many times)."""
@@ -311,12 +320,16 @@ def replay_view(instance) -> ReplayView:
     if view is None:
         history = case_history(instance=instance)
         mismatch = next((f for f in history.frames if f.replay_problem), None)
+        reader = findings_reader(history)
         view = ReplayView(
             document=replay_document(history),
             streams=history.streams,
             mismatch_step=mismatch.index + 1 if mismatch else None,
-            mismatch_problem=mismatch.replay_problem if mismatch else "",
-            final_differences=history.final_differences,
+            mismatch_problem=reader.disagreement(mismatch.disagreement)
+            if mismatch and mismatch.disagreement
+            else (mismatch.replay_problem if mismatch else ""),
+            final_differences=reader.differences(history.final_findings)
+            or history.final_differences,
         )
         cache.set(key, view, timeout=24 * 3600)
     return view

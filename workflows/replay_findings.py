@@ -106,7 +106,7 @@ class Reader:
         name = self.names.get(element)
         if name:
             return f"「{name}」"
-        return _("an unnamed step") if element else _("the case")
+        return _("the engine's own steps")
 
     def variable(self, key: str) -> str:
         label = self.labels.get(key)
@@ -173,6 +173,31 @@ class Reader:
             }
         return d.aspect
 
+    def differences(self, found: list[Difference]) -> list[str]:
+        """One line per difference; the engine's own tasks (start, join, end markers), which
+        have no step in the diagram, are taken together in one line per kind."""
+        lines, internal = [], {}
+        for d in found:
+            if d.element and d.element in self.names:
+                lines.append(self.difference(d))
+            else:
+                key = (d.aspect, d.replayed, d.recorded)
+                merged = internal.get(key)
+                internal[key] = (
+                    d
+                    if merged is None
+                    else Difference(
+                        d.aspect,
+                        "",
+                        d.replayed,
+                        d.recorded,
+                        d.variable,
+                        merged.count + d.count,
+                        tuple(sorted(set(merged.variables) | set(d.variables))),
+                    )
+                )
+        return lines + [self.difference(d) for d in internal.values()]
+
     def no_start(self) -> str:
         return _("the history has no start event")
 
@@ -226,7 +251,8 @@ def final_differences(replayed: list[dict], stored: list[dict]) -> list[Differen
     replayed_by_id = {t["id"]: t for t in replayed}
     counted: Counter = Counter()
     data_keys: dict[str, set[str]] = {}
-    for task_id in sorted(set(stored_by_id) | set(replayed_by_id)):
+    # In the order the case ran (the replayed tree's), then what only the stored state has.
+    for task_id in [*replayed_by_id, *(i for i in stored_by_id if i not in replayed_by_id)]:
         a, b = replayed_by_id.get(task_id), stored_by_id.get(task_id)
         if a is None or b is None:
             counted[

@@ -546,5 +546,5 @@ def task_states(workflow: BpmnWorkflow) -> list[dict]:
             "state": TaskState.get_name(t.state),
             "data": t.data,
         }
-        for t in sorted(workflow.get_tasks(), key=lambda t: str(t.id))
+        for t in workflow.get_tasks()  # in the order a walk of the tree meets them
     ]

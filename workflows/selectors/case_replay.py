@@ -208,7 +208,7 @@ def _case_history(instance: ProcessInstance) -> CaseHistory:
         ]
     else:
         history.final_findings = stepper.final_findings(instance)
-        history.final_differences = [stepper.reader.difference(d) for d in history.final_findings]
+        history.final_differences = stepper.reader.differences(history.final_findings)
     return history
 
 

@@ -257,14 +257,28 @@ class Replayer:
 def reader_for(definition: ProcessDefinition) -> Reader:
     """Findings said with the step names of ``definition``'s diagram and its forms' labels."""
     from ..extensions import variable_labels
+    from ..forms import form_fields, form_name, form_schema
+    from .starting import definition_start_form_key
 
     runtime = runtime_for(definition)
-    names = {}
+    names: dict[str, str] = {}
+    form_keys = [definition_start_form_key(definition)]
     for spec in [runtime.parsed.spec, *runtime.parsed.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values() if spec is not None else ():
             if task_spec.bpmn_id and task_spec.bpmn_name:
                 names.setdefault(task_spec.bpmn_id, task_spec.bpmn_name)
-    return Reader(names, variable_labels(definition.key))
+            assignment = getattr(task_spec, "assignment", None)
+            if assignment is not None and assignment.form_key:
+                form_keys.append(assignment.form_key)
+    labels: dict[str, str] = {}
+    for key in filter(None, dict.fromkeys(form_keys)):
+        for item in form_fields(form_schema(form_name(key), definition) or {}):
+            label = item.get("label") or item.get("dateLabel")
+            if label:
+                labels.setdefault(item["_path"], label)
+    for name, label in variable_labels(definition.key).items():
+        labels.setdefault(name, label)
+    return Reader(names, labels)
 
 
 def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
@@ -301,6 +315,6 @@ def _replay(instance: ProcessInstance) -> ReplayReport:
         report.differences.append(reader.no_start())
         return report
     report.final_findings = replayer.final_findings(instance)
-    report.differences = [reader.difference(d) for d in report.final_findings]
+    report.differences = reader.differences(report.final_findings)
     report.final_matches = not report.differences
     return report
