@@ -8,7 +8,7 @@ re-execution from the recorded inputs must agree with what was recorded at each 
 
 from __future__ import annotations
 
-from workflows.engine.runtime import element_states, state_digest, workflow_data
+from workflows.engine.runtime import element_states, state_digest, state_record, workflow_data
 from workflows.models import AuditKind, ProcessInstance
 from workflows.selectors.case_replay import case_history, case_verify
 from workflows.services.replay import _ENGINE_EVENTS, Replayer, instance_replay
@@ -33,6 +33,7 @@ def assert_replays_at_every_event(instance: ProcessInstance) -> int:
         assert tracker.digest() == state_digest(workflow) == event.payload["state_digest"]
         assert tracker.element_states() == element_states(workflow), event.sequence
         assert tracker.data(workflow) == workflow_data(workflow), event.sequence
+        assert tracker.record(workflow) == state_record(workflow), event.sequence
 
     history = case_history(instance=instance)
     verification = case_verify(history)

@@ -317,11 +317,17 @@ class DefinitionRuntime:
         handler_results: dict | None = None,
     ) -> StepResult:
         """Run ``action`` and the engine; ``done`` is the task the action itself finished (it
-        left by completion, not cancellation, so it is not reported as removed)."""
-        before = snapshot(workflow)
+        left by completion, not cancellation, so it is not reported as removed).
+
+        In a replay (``handler_results`` given) nothing is mirrored into rows, so the step
+        result is left empty: only which tasks wait is looked at, not what they hold."""
+        replaying = handler_results is not None
+        before = _waiting_ids(workflow) if replaying else snapshot(workflow)
         with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
             self._guard(lambda: action(before), element)
             self._guard(workflow.do_engine_steps, "")
+            if replaying:
+                return _diff(EMPTY, EMPTY, workflow)
             if done is not None:
                 before.user_tasks.pop(done, None)
                 before.service_tasks.pop(done, None)
@@ -448,6 +454,14 @@ class DefinitionRuntime:
         except Exception as exc:  # noqa: BLE001 - a failing handler becomes an incident, not a 500
             message = f"{type(exc).__name__}: {exc}"
             raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
+
+
+def _waiting_ids(workflow: BpmnWorkflow) -> Snapshot:
+    """A snapshot that knows only which user and service tasks wait (for a replay's checks)."""
+    users, services = {}, {}
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        (services if isinstance(task.task_spec, HandlerServiceTask) else users)[task.id] = None
+    return Snapshot(users, services, {}, {})
 
 
 def _connect_loop_merges(parsed: ParsedDiagram) -> None:

@@ -243,6 +243,18 @@ class StateTracker:
         finished = [t for t in map(lambda i: _find(workflow, i), self.frontier) if t is not None]
         return _frontier_data(workflow, active, _in_tree_order_where_tied(finished))
 
+    def record(self, workflow: BpmnWorkflow) -> dict:
+        """What an event records of the state (as ``runtime.state_record``), computed from the
+        tracked tasks: equal to the full computation, without its cost."""
+        data = self.data(workflow)
+        return {
+            "state_digest": self.digest(),
+            "state_summary": {
+                "elements": self.element_states(),
+                "data": {k: value_fingerprint(v) for k, v in sorted(data.items())},
+            },
+        }
+
     def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[str]:
         """The open user tasks (the host mirrors exactly these as HumanTask rows)."""
         return [

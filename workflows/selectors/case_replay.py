@@ -19,7 +19,7 @@ from .. import extensions
 from ..models import AuditEvent, AuditKind, HumanTask, ProcessInstance
 from ..replay_findings import Difference, Disagreement
 from ..services.audit import ChainBreak, audit_verify, instance_stream
-from ..services.replay import _ENGINE_EVENTS, Replayer, reader_for
+from ..services.replay import _ENGINE_EVENTS, Replayer, collector_paused, reader_for
 
 _ENDED = {AuditKind.INSTANCE_TERMINATED}
 
@@ -129,7 +129,7 @@ def case_history(*, instance: ProcessInstance) -> CaseHistory:
     """Every frame of the case (the caller has checked that the user may read it).
 
     Nothing the re-execution does is kept: it runs in a transaction that is rolled back."""
-    with transaction.atomic():
+    with transaction.atomic(), collector_paused():
         history = _case_history(instance)
         transaction.set_rollback(True)
     return history

