@@ -62,6 +62,7 @@ class Disagreement:
     detail: str = ""
     differences: tuple[Difference, ...] = field(default_factory=tuple)
     summary_recorded: bool = True  # False: an older event, recorded without a state summary
+    failed_at: str = ""  # the step that failed inside the event's run, if not the event's own
 
     @property
     def applied(self) -> bool:
@@ -217,7 +218,8 @@ class Reader:
                 "the state it produces differs from the state recorded, in the data of steps "
                 "finished earlier"
             )
-        values = {"step": self.step(d.element), "what": f"「{d.detail}」", "message": d.detail}
+        step = self.step(d.failed_at or d.element)
+        values = {"step": step, "what": f"「{d.detail}」", "message": d.detail}
         texts = {
             "not_ready": _("%(step)s is not waiting to be done when the re-execution reaches it"),
             "not_waiting": _("the case does not wait for %(what)s in the re-execution"),

@@ -134,6 +134,10 @@ def task_ids(sequence: IdSequence) -> Iterator[IdSequence]:
 class HandlerResultMissing(Exception):
     """A replay reached a synchronous handler whose result the history does not hold."""
 
+    def __init__(self, message: str, *, element: str = ""):
+        super().__init__(message)
+        self.element = element
+
 
 class HandlerCalls:
     """The synchronous handler results of one step, by task id: made (live) or given (replay)."""
@@ -150,7 +154,8 @@ class HandlerCalls:
             result = self.recorded[key]
         else:
             raise HandlerResultMissing(
-                f"the history holds no result of handler '{topic}' for task {key}"
+                f"the history holds no result of handler '{topic}' for task {key}",
+                element=task.task_spec.bpmn_id or "",
             )
         self.results[key] = result
         return result

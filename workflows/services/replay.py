@@ -195,8 +195,14 @@ class Replayer:
             detail = exc.message if isinstance(exc, EngineFailure) else str(exc)
             if isinstance(exc, NotWaiting):
                 detail = event.payload.get("name", "")
+            # The step that failed, when the engine knows it (a handler inside the event's run).
             return Disagreement(
-                event.sequence, event.kind, event.element_id, _reason(exc), detail=detail
+                event.sequence,
+                event.kind,
+                event.element_id,
+                _reason(exc),
+                detail=detail,
+                failed_at=getattr(exc, "element", ""),
             )
         expected = event.payload.get("state_digest", "")
         if not expected:  # every engine event records one: this record was cut
