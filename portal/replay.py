@@ -189,7 +189,10 @@ def replay_document(history: CaseHistory) -> dict:
             state_index[key] = len(state_tables)
             state_tables.append(frame.states)
         if frame.source == "instance":
-            changes = presenter.changes(previous_data, frame.data)
+            # Frames share the data dict until the engine moves (a claim changes no data).
+            changes = (
+                [] if frame.data is previous_data else presenter.changes(previous_data, frame.data)
+            )
             previous_data = frame.data
         else:
             # A record's event says what the record is now; the change is against its last one.
