@@ -26,7 +26,7 @@ from workflows.replay_findings import Reader
 from workflows.scopes import resolver
 from workflows.selectors.case_replay import CaseHistory, Frame, case_history
 from workflows.services.documents import documents_of
-from workflows.services.replay import initial_definition
+from workflows.services.replay import collector_paused, initial_definition
 
 from .lookups import data_labels, element_names, people_names, value_labels
 
@@ -321,18 +321,26 @@ def replay_view(instance) -> ReplayView:
     key = _cache_key(instance)
     view = cache.get(key)
     if view is None:
-        history = case_history(instance=instance)
-        mismatch = next((f for f in history.frames if f.replay_problem), None)
-        reader = findings_reader(history)
-        view = ReplayView(
-            document=replay_document(history),
-            streams=history.streams,
-            mismatch_step=mismatch.index + 1 if mismatch else None,
-            mismatch_problem=reader.disagreement(mismatch.disagreement)
-            if mismatch and mismatch.disagreement
-            else (mismatch.replay_problem if mismatch else ""),
-            final_differences=reader.differences(history.final_findings)
-            or history.final_differences,
-        )
+        with collector_paused():  # the document is built over the whole history, too
+            view = _replay_view(instance)
         cache.set(key, view, timeout=24 * 3600)
     return view
+
+
+def _replay_view(instance) -> ReplayView:
+    history = case_history(instance=instance)
+    mismatch = next((f for f in history.frames if f.replay_problem), None)
+    reader = findings_reader(history)
+    if mismatch is None:
+        problem = ""
+    elif mismatch.disagreement is not None:
+        problem = reader.disagreement(mismatch.disagreement)
+    else:
+        problem = mismatch.replay_problem
+    return ReplayView(
+        document=replay_document(history),
+        streams=history.streams,
+        mismatch_step=mismatch.index + 1 if mismatch else None,
+        mismatch_problem=problem,
+        final_differences=reader.differences(history.final_findings) or history.final_differences,
+    )
