@@ -153,7 +153,7 @@ def write_case(rounds: int, people: dict):
     from workflows.engine.runtime import IdSequence, StateTracker, state_digest, workflow_data
     from workflows.models import AuditKind
     from workflows.services.audit import InstanceAuditLog
-    from workflows.services.definitions import runtime_for
+    from workflows.services.runtimes import runtime_for
     from workflows.services.instances import instance_start
 
     county, township = people["county"], people["township"]

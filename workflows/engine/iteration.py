@@ -22,6 +22,12 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
 
+# SpiffWorkflow walks the task tree with an iterator that stops at depth 1000 by default. A loop
+# adds a few levels per round (a correction returned 333 times reaches it), and past that depth
+# the engine no longer sees the newest tasks: the workflow looked completed and the case stopped
+# silently. The iterator is not recursive, so a deeper limit costs nothing until it is used.
+TASK_TREE_MAX_DEPTH = 1_000_000
+
 _FINISHED = TaskState.FINISHED_MASK
 
 
@@ -77,8 +83,6 @@ def _jumping(original):
 
 def _jumps_allowed(iterator) -> bool:
     """Jumping skips only what the walk would not yield and would not stop at."""
-    from .runtime import TASK_TREE_MAX_DEPTH
-
     return (
         iterator.depth_first
         and iterator.end_at_spec is None

@@ -38,6 +38,7 @@ from . import iteration, sandbox
 from .events import FuzhuMessageEventDefinition, engine_clock
 from .events import _definitions as _event_definitions
 from .events import _kind as _event_kind
+from .iteration import TASK_TREE_MAX_DEPTH
 from .parser import ParsedDiagram
 from .script_engine import SandboxScriptEngine
 from .snapshot import (  # noqa: F401 - re-exported for the host
@@ -82,13 +83,6 @@ def _task_uuid() -> uuid.UUID:
 
 
 spiff_task_module.uuid4 = _task_uuid
-
-
-# SpiffWorkflow walks the task tree with an iterator that stops at depth 1000 by default. A loop
-# adds a few levels per round (a correction returned 333 times reaches it), and past that depth
-# the engine no longer sees the newest tasks: the workflow looked completed and the case stopped
-# silently. The iterator is not recursive, so a deeper limit costs nothing until it is used.
-TASK_TREE_MAX_DEPTH = 1_000_000
 
 
 def _deepen_task_iteration(*classes) -> None:
