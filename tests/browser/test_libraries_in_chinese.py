@@ -80,6 +80,17 @@ def keep(page, name: str, selector: str | None = None) -> None:
     target.screenshot(path=str(DOCS / f"{name}.png"))
 
 
+# A user task dropped into the county's lane (what a drag from the palette ends in).
+NEW_TASK = """() => {
+  const m = window.fzModeler;
+  const lane = m.get("elementRegistry").get("lane_county");
+  const task = m.get("modeling").createShape(
+    { type: "bpmn:UserTask" }, { x: lane.x + 200, y: lane.y + lane.height / 2 }, lane);
+  m.get("modeling").updateLabel(task, "补充材料");
+  m.get("selection").select(task);
+}"""
+
+
 @pytest.fixture
 def widgets(township_a):
     definition_deploy(content=(FIXTURES / "bpmn" / "zh_widgets.bpmn").read_bytes(), user=None)
@@ -146,6 +157,17 @@ def test_the_modeler_speaks_chinese(page, renewal, owner):
     assert "乡镇残联工作人员" in text and "表单" in text
     panel = page.inner_text("#modeler-properties")
     assert "人工任务" in panel
+    # A new user task takes Fuzhu's template: the badge, its custom properties, its summary.
+    page.evaluate(NEW_TASK)
+    page.wait_for_selector("#modeler-properties .bio-properties-panel-applied-template-button")
+    panel = page.inner_text("#modeler-properties")
+    assert "已应用" in panel and "扶助属性" in panel
+    assert "按泳道「县残联工作人员」" in page.inner_text("#fz-task-summary")
+    assert english_in(page, "#modeler-properties") == []
+    page.evaluate(
+        "() => fzModeler.get('selection').select(fzModeler.get('elementRegistry')"
+        ".get('township_check'))"
+    )
     # The context pad and the replace menu.
     page.hover(".djs-context-pad .entry")
     page.click(".djs-context-pad [data-action='replace']")
@@ -157,6 +179,21 @@ def test_the_modeler_speaks_chinese(page, renewal, owner):
     assert english_in(page, "#modeler-properties") == []
     keep(page, "zh-modeler", "#modeler")
     assert english_in(page) == []
+
+
+def test_the_modeler_in_english_stays_english(page, renewal, owner):
+    log_in(page, owner)
+    page.select_option("#language-switch", "en")
+    page.wait_for_selector("h1:has-text('Inbox')")
+    page.goto(f"{page.base}/modeler/certificate_renewal/")
+    page.wait_for_selector("#modeler[data-ready=true]")
+    page.evaluate(
+        "() => fzModeler.get('selection').select(fzModeler.get('elementRegistry')"
+        ".get('township_check'))"
+    )
+    page.locator("#fz-task-summary").wait_for()
+    assert "by the lane" in page.inner_text("#fz-task-summary")
+    assert "USER TASK" in page.inner_text("#modeler-properties")
 
 
 def test_a_bad_upload_into_the_modeler_says_so_plainly(page, renewal, owner):
