@@ -386,7 +386,10 @@ async function editForm() {
     formEditor = new FormEditor({ container: document.getElementById("form-editor") });
     window.fzFormEditor = formEditor;
     preview = new Form({ container: document.getElementById("form-preview") });
-    if (isZh) translateForm(document.getElementById("form-dialog"));
+    if (isZh) {
+      translateForm(document.getElementById("form-editor"), { editor: true });
+      translateForm(document.getElementById("form-preview"));
+    }
   }
   await formEditor.importSchema(schema);
   await preview.importSchema(schema);

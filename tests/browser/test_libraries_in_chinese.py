@@ -180,6 +180,14 @@ def test_the_modeler_speaks_chinese(page, renewal, owner):
     keep(page, "zh-modeler", "#modeler")
     assert english_in(page) == []
 
+    # The form editor (its palette and properties panel) and its preview.
+    page.click("#edit-form")
+    page.wait_for_selector("#form-dialog[open] .fjs-editor-container")
+    page.click("#form-editor .fjs-element[data-field-type=textfield] >> nth=0")
+    page.wait_for_selector("#form-editor .fjs-palette-field-text")
+    assert "单行文本" in page.inner_text("#form-editor")
+    assert english_in(page, "#form-dialog") == []
+
 
 def test_the_modeler_in_english_stays_english(page, renewal, owner):
     log_in(page, owner)
