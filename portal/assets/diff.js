@@ -38,6 +38,14 @@ const ATTRS = {
   default: ["默认流", "Default flow"],
   documentation: ["说明", "Documentation"],
   processRef: ["流程", "Process"],
+  laneSets: ["泳道", "Lanes"],
+  lanes: ["泳道", "Lanes"],
+  childLaneSet: ["子泳道", "Child lanes"],
+  flowElements: ["流程元素", "Elements"],
+  values: ["扩展属性", "Extension properties"],
+  inputParameters: ["输入参数", "Input parameters"],
+  outputParameters: ["输出参数", "Output parameters"],
+  body: ["内容", "Content"],
   flowNodeRef: ["泳道中的元素", "Elements in the lane"],
   eventDefinitions: ["事件定义", "Event definition"],
   extensionElements: ["扩展属性", "Extension properties"],
@@ -65,10 +73,11 @@ const ATTRS = {
 const EMPTY = isZh ? "（空）" : "(empty)";
 const UNNAMED = isZh ? "（未命名）" : "(unnamed)";
 
+// The attribute a change is in: the innermost one this knows (processRef.laneSets[0] -> lanes).
 function attrLabel(path) {
-  const first = path.replace(/\[\d+\]/g, "").split(".")[0];
-  const pair = ATTRS[first];
-  return pair ? pair[isZh ? 0 : 1] : first;
+  const names = path.replace(/\[\d+\]/g, "").split(".");
+  const known = [...names].reverse().find((name) => ATTRS[name]);
+  return known ? ATTRS[known][isZh ? 0 : 1] : names[names.length - 1];
 }
 
 function quoted(value) {
@@ -79,7 +88,8 @@ function compareWith(models) {
   function label(model) {
     if (!model) return "";
     const type = typeName(model.$type, isZh);
-    return model.name ? `${quoted(model.name)} ${isZh ? `（${type}）` : `(${type})`}` : type;
+    if (!model.name) return type;
+    return isZh ? `${quoted(model.name)}（${type}）` : `${quoted(model.name)} (${type})`;
   }
 
   function byId(id) {
@@ -123,12 +133,23 @@ function compareWith(models) {
     return isZh ? `从 ${from} 到 ${to}` : `from ${from} to ${to}`;
   }
 
-  // bpmn-js-differ (3.x) hands jsondiffpatch's [old, new] to changed(model, key, newValue,
-  // oldValue): its "oldValue" is the new version's value and "newValue" the old one's. Shown
-  // here the right way round, old → new (the browser test pins it).
+  // bpmn-js-differ (3.x) hands jsondiffpatch's [old, new] of a value to changed(model, key,
+  // newValue, oldValue): there its "oldValue" is the new version's value and "newValue" the old
+  // one's. An item added to or removed from a list (a path ending in [n]) comes the right way
+  // round. Both are shown old → new (the browser tests pin it).
+  function change(path, v) {
+    const name = `${attrLabel(path)}${isZh ? "：" : ": "}`;
+    if (/\[\d+\]$/.test(path)) {
+      if (v.newValue && !v.oldValue) return `${name}${text.added} ${value(v.newValue)}`;
+      if (v.oldValue && !v.newValue) return `${name}${text.removed} ${value(v.oldValue)}`;
+      return `${name}${value(v.oldValue)} → ${value(v.newValue)}`;
+    }
+    return `${name}${value(v.newValue)} → ${value(v.oldValue)}`;
+  }
+
   function changes(attrs) {
     return Object.entries(attrs || {})
-      .map(([path, v]) => `${attrLabel(path)}${isZh ? "：" : ": "}${value(v.newValue)} → ${value(v.oldValue)}`)
+      .map(([path, v]) => change(path, v))
       .join(isZh ? "；" : "; ");
   }
 

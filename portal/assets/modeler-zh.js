@@ -244,6 +244,22 @@ export const ZH = {
   Group: "分组",
   "Data Object Reference": "数据对象",
   "Data Store Reference": "数据存储",
+  // what else a diff names (bpmn:LaneSet and the like, by their words)
+  "Lane Set": "泳道集合",
+  "Formal Expression": "表达式",
+  "Timer Event Definition": "定时器定义",
+  "Message Event Definition": "消息定义",
+  "Signal Event Definition": "信号定义",
+  "Error Event Definition": "错误定义",
+  "Terminate Event Definition": "终止定义",
+  "Conditional Event Definition": "条件定义",
+  "Escalation Event Definition": "升级定义",
+  "Extension Elements": "扩展属性",
+  Property: "属性",
+  "Input Output": "输入/输出",
+  "Input Parameter": "输入参数",
+  "Output Parameter": "输出参数",
+  Definitions: "定义",
   // the properties panel itself
   "Select an element to edit its properties.": "选择一个元素以编辑其属性。",
   "Multiple elements are selected. Select a single element to edit its properties.":
