@@ -127,7 +127,7 @@ function fitDiagram() {
 
 async function load() {
   const draft = await send(host.dataset.draftUrl, "GET");
-  if (!draft.ok) throw new Error(draft.data.error);
+  if (!draft.ok) throw Object.assign(new Error(draft.data.error), { said: draft.data.error });
   state.revision = draft.data.revision;
   state.forms = draft.data.forms || {};
   let xml = draft.data.bpmn_xml;
@@ -433,7 +433,8 @@ window.addEventListener("beforeunload", (event) => {
   }
 });
 
-load().catch(() => {
-  say(text.unreadable, "error");
+// The server's refusal as it says it; a diagram that cannot be drawn, plainly so.
+load().catch((error) => {
+  say(error.said || text.unreadable, "error");
   host.dataset.ready = "error";
 });
