@@ -254,6 +254,8 @@ def test_the_decision_table_editor_speaks_chinese(page, grading, make_user):
     page.wait_for_selector("#decision-editor .context-menu")
     assert "删除规则" in page.inner_text("#decision-editor .context-menu")
     assert english_in(page, "#decision-dialog") == []
+    page.keyboard.press("Escape")
+    keep(page, "zh-decision-table", "#decision-dialog")
 
 
 def test_the_version_diff_reads_old_to_new_in_the_owners_words(page, renewal, owner):
