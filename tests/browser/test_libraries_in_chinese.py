@@ -272,3 +272,10 @@ def test_the_version_diff_reads_old_to_new_in_the_owners_words(page, renewal, ow
     assert "名称：「乡镇初审」 → 「乡镇初审（含入户）」" in text
     assert english_in(page) == []
     keep(page, "zh-version-diff")
+
+    # In English, the same in English words.
+    page.select_option("#language-switch", "en")
+    page.wait_for_selector("#version-diff[data-ready=true]")
+    changed = page.locator("#diff-changes tr[data-change=changed][data-element=township_check]")
+    assert "Name: “乡镇初审” → “乡镇初审（含入户）”" in changed.inner_text()
+    assert "(User task)" in changed.inner_text()
