@@ -4,6 +4,7 @@ editor, and the version diff — no English word of theirs in what a person sees
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
 from workflows.services.tasks import task_claim
 
-from .conftest import log_in
+from .conftest import SCREENSHOTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -75,10 +76,12 @@ def english_in(page, selector: str = "body") -> list[str]:
 
 
 def keep(page, name: str, selector: str | None = None) -> None:
-    """A small screenshot for the documentation (docs/screenshots/)."""
-    DOCS.mkdir(parents=True, exist_ok=True)
+    """A small screenshot of a part of the page in var/screenshots/; with DOC_SCREENSHOTS=1
+    also in docs/screenshots/, the documentation's copy."""
     target = page.locator(selector) if selector else page
-    target.screenshot(path=str(DOCS / f"{name}.png"))
+    for directory in [SCREENSHOTS, *([DOCS] if os.environ.get("DOC_SCREENSHOTS") else [])]:
+        directory.mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(directory / f"{name}.png"))
 
 
 # A user task dropped into the county's lane (what a drag from the palette ends in).
