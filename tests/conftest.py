@@ -146,12 +146,12 @@ def a_new_process_each_step(monkeypatch):
     """Each use of a diagram parses it afresh, as in production, where the web workers, the job
     runner and a restarted server each parse it themselves: nothing one step leaves on a parsed
     diagram may change what the next step does (the replay runs on a single parse)."""
-    from workflows.services import definitions
+    from workflows.services import runtimes
 
-    cached = definitions._runtime
+    cached = runtimes._runtime
 
     def fresh(definition_id, sha256):
         cached.cache_clear()
         return cached(definition_id, sha256)
 
-    monkeypatch.setattr(definitions, "_runtime", fresh)
+    monkeypatch.setattr(runtimes, "_runtime", fresh)
