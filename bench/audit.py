@@ -153,8 +153,8 @@ def write_case(rounds: int, people: dict):
     from workflows.engine.runtime import IdSequence, StateTracker, state_digest, workflow_data
     from workflows.models import AuditKind
     from workflows.services.audit import InstanceAuditLog
-    from workflows.services.runtimes import runtime_for
     from workflows.services.instances import instance_start
+    from workflows.services.runtimes import runtime_for
 
     county, township = people["county"], people["township"]
     instance = instance_start(
