@@ -13,6 +13,11 @@ DEFAULTS: dict[str, Any] = {
     "SCOPE_RESOLVER": "workflows.scopes.GrantScopeResolver",
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
+    # What one operation of diagram code may build or walk (str, ==, * ...), counted in items
+    # with a shared part counted every time it appears; and how much memory the process may
+    # grow by while one piece of diagram code runs.
+    "SCRIPT_MAX_ITEMS": 1_000_000,
+    "SCRIPT_MEMORY_LIMIT_MB": 256,
     "FORM_DIRS": [],
     # Folders of DMN decision tables (*.dmn) that business rule tasks name by decision id.
     "DMN_DIRS": [],

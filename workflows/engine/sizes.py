@@ -1,0 +1,95 @@
+"""How big a value really is, measured without ever building it.
+
+A list can hold the same inner list many times (``[[0] * 10_000] * 3_000`` is 3,000 references
+to one list), so its memory is small while its text, its comparison and its saved JSON are 30
+million items long. The walks here count what those operations would meet, and stop as soon as
+the count passes the budget: measuring a value never costs more than the budget itself.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+# Values a walk does not need to open: their size is one item (or a short text).
+_SCALARS = frozenset({int, float, bool, type(None), Decimal, date, datetime, time, timedelta})
+_COLLECTIONS = (list, tuple, set, frozenset)
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def logical_items(value, budget: int) -> int:
+    """Items (characters, for texts) that ``value`` holds, each shared part counted every time
+    it appears; a number above ``budget`` once the walk passes it (not the exact total)."""
+    total = 0
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str | bytes):
+            total += len(current)
+        elif isinstance(current, _COLLECTIONS):
+            total += len(current) + _open_items(current, stack)
+        elif isinstance(current, dict):
+            total += len(current) + _open_items(current.keys(), stack)
+            total += _open_items(current.values(), stack)
+        else:
+            total += 1
+        if total > budget:
+            return total
+    return total
+
+
+def _open_items(items, stack: list) -> int:
+    """The texts' length of a flat collection, in one C-level pass; or its items, to walk."""
+    kinds = set(map(type, items))
+    if kinds <= _SCALARS:
+        return 0
+    if kinds <= {str}:
+        return sum(map(len, items))
+    stack.extend(items)
+    return 0
+
+
+def json_bytes(value, budget: int) -> int:
+    """About how many bytes ``value`` takes as JSON text (UTF-8); a number above ``budget``
+    once the walk passes it."""
+    total = 0
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            # Texts are saved with their quotes; Chinese characters take three bytes or more.
+            total += len(current) + 2 if current.isascii() else len(current.encode()) + 2
+        elif isinstance(current, bool | None):
+            total += 5
+        elif isinstance(current, int):
+            total += current.bit_length() * 30103 // 100000 + 2  # its decimal digits
+        elif isinstance(current, _COLLECTIONS):
+            total += 2 + 2 * len(current)  # brackets, commas and spaces
+            kinds = set(map(type, current))
+            if kinds <= {int, bool}:
+                digits = sum(map(int.bit_length, current)) * 30103 // 100000
+                total += digits + len(current)
+            elif kinds <= {float, bool, type(None)}:
+                total += 24 * len(current)  # the longest a float's text gets
+            else:
+                stack.extend(current)
+        elif isinstance(current, dict):
+            total += 2 + 4 * len(current)  # braces, colons, commas and spaces
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        else:  # a float, a date, a Decimal ...: saved as its text, with the type's name
+            total += len(str(current)) + 16
+        if total > budget:
+            return total
+    return total
+
+
+def resident_bytes() -> int | None:
+    """The memory this process occupies now (Linux); None where the system does not say."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * _PAGE_SIZE
