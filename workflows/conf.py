@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     # grow by while one piece of diagram code runs.
     "SCRIPT_MAX_ITEMS": 1_000_000,
     "SCRIPT_MEMORY_LIMIT_MB": 256,
+    # A case's data as saved: the variables one step carries, and the whole engine state.
+    "MAX_CASE_DATA_BYTES": 2 * 1024 * 1024,
+    "MAX_CASE_STATE_BYTES": 64 * 1024 * 1024,
     "FORM_DIRS": [],
     # Folders of DMN decision tables (*.dmn) that business rule tasks name by decision id.
     "DMN_DIRS": [],

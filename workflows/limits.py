@@ -10,7 +10,7 @@ from django.core.signals import setting_changed
 from django.utils.translation import gettext
 
 from . import conf
-from .engine import i18n, sandbox
+from .engine import i18n, runtime, sandbox
 
 
 def install() -> None:
@@ -22,6 +22,10 @@ def install() -> None:
 def _configure() -> None:
     sandbox.configure(
         max_items=conf.get("SCRIPT_MAX_ITEMS"), memory_mb=conf.get("SCRIPT_MEMORY_LIMIT_MB")
+    )
+    runtime.configure(
+        max_data_bytes=conf.get("MAX_CASE_DATA_BYTES"),
+        max_state_bytes=conf.get("MAX_CASE_STATE_BYTES"),
     )
 
 

@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefini
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from . import sandbox
+from . import case_size, sandbox
 from .events import FuzhuMessageEventDefinition, engine_clock
 from .events import _definitions as _event_definitions
 from .events import _kind as _event_kind
@@ -213,6 +214,7 @@ class DefinitionRuntime:
             for task in workflow.get_tasks():
                 task.data.update(variables)
             self._guard(workflow.do_engine_steps, "")
+            _check_case_size(workflow)
             return workflow, _diff(EMPTY, snapshot(workflow), workflow)
 
     def load(self, state: str) -> BpmnWorkflow:
@@ -233,10 +235,11 @@ class DefinitionRuntime:
     ) -> StepResult:
         """Run ``action`` and the engine; ``done`` is the task the action itself finished (it
         left by completion, not cancellation, so it is not reported as removed)."""
-        before = snapshot(workflow)
+        before, started = snapshot(workflow), time.time()
         with task_ids(ids), engine_clock(now):
             self._guard(lambda: action(before), element)
             self._guard(workflow.do_engine_steps, "")
+            _check_case_size(workflow, since=started)
             if done is not None:
                 before.user_tasks.pop(done, None)
                 before.service_tasks.pop(done, None)
@@ -325,6 +328,20 @@ class DefinitionRuntime:
         except Exception as exc:  # noqa: BLE001 - a failing handler becomes an incident, not a 500
             message = f"{type(exc).__name__}: {exc}"
             raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
+
+
+def configure(*, max_data_bytes: int, max_state_bytes: int) -> None:
+    """The size limits of a case's data (WORKFLOWS["MAX_CASE_DATA_BYTES"] ...)."""
+    case_size.configure(max_data_bytes=max_data_bytes, max_state_bytes=max_state_bytes)
+
+
+def _check_case_size(workflow: BpmnWorkflow, since: float | None = None) -> None:
+    # Before anything is snapshotted, digested or saved: an oversized case is never serialized.
+    # ``since``: SpiffWorkflow stamps a task's state changes with time.time().
+    try:
+        case_size.check_case_size(workflow, since=since)
+    except case_size.CaseTooLarge as exc:
+        raise EngineFailure(exc.message, element=exc.element) from exc
 
 
 def _connect_loop_merges(parsed: ParsedDiagram) -> None:

@@ -1,0 +1,100 @@
+"""A case's data has a size limit, checked after each engine step and before anything is saved.
+
+A script can store a value that is small in memory and huge as text (``[[0] * 10_000] * 3_000``
+is 60 MB of JSON), and every task keeps its own copy of the variables. The state is measured
+here, task by task, with a walk that stops as soon as a limit is passed (sizes.json_bytes), so
+an oversized case costs no more to refuse than the limit itself; it is never serialized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .i18n import _
+from .sizes import json_bytes
+
+
+@dataclass
+class CaseLimits:
+    """WORKFLOWS["MAX_CASE_DATA_BYTES"] and ["MAX_CASE_STATE_BYTES"], set by the host."""
+
+    max_data_bytes: int = 2 * 1024 * 1024
+    max_state_bytes: int = 64 * 1024 * 1024
+
+
+LIMITS = CaseLimits()
+
+
+def configure(*, max_data_bytes: int, max_state_bytes: int) -> None:
+    LIMITS.max_data_bytes = int(max_data_bytes)
+    LIMITS.max_state_bytes = int(max_state_bytes)
+
+
+class CaseTooLarge(Exception):
+    """The case's data is over its limit; ``element`` is the step whose data is too large."""
+
+    def __init__(self, message: str, element: str):
+        super().__init__(message)
+        self.message = message
+        self.element = element
+
+
+def check_case_size(workflow, *, since: float | None = None) -> None:
+    """Raise CaseTooLarge if a task's data or the whole saved state is over its limit.
+
+    A task's variables are measured in full when it changed at or after ``since`` (the step
+    that is about to be saved; every task when None): a task that did not run kept the data it
+    had when it was last saved. The whole state is measured as the serializer writes it, each
+    task holding only what differs from its parent's data.
+    """
+    data_limit, state_limit = LIMITS.max_data_bytes, LIMITS.max_state_bytes
+    total = json_bytes(workflow.data, state_limit)
+    for task in workflow.get_tasks():
+        if since is None or task.last_state_change >= since:
+            size = json_bytes(task.data, data_limit) + json_bytes(task.internal_data, data_limit)
+            if size > data_limit:
+                _refuse(
+                    _(
+                        "the data of step '%(step)s' is larger than the limit of %(limit)s "
+                        "bytes; nothing was saved (store large values as documents, not as "
+                        "variables)"
+                    ),
+                    task.task_spec,
+                    data_limit,
+                )
+        total += _saved_bytes(task, state_limit - total)
+        if total > state_limit:
+            _refuse(
+                _(
+                    "the case's data is larger than the limit of %(limit)s bytes at step "
+                    "'%(step)s'; nothing was saved"
+                ),
+                task.task_spec,
+                state_limit,
+            )
+
+
+def _saved_bytes(task, budget: int) -> int:
+    """What the serializer writes for ``task``'s data: all of it for the root, else the delta."""
+    internal = json_bytes(task.internal_data, budget)
+    if task.parent is None:
+        return internal + json_bytes(task.data, budget)
+    parent = task.parent.data
+    changed = {k: v for k, v in task.data.items() if k not in parent or parent[k] != v}
+    removed = [k for k in parent if k not in task.data]
+    return internal + json_bytes(changed, budget) + json_bytes(removed, budget)
+
+
+def _refuse(message: str, spec, limit: int):
+    step = {"step": _step_name(spec), "limit": f"{limit:,}"}
+    raise CaseTooLarge(message % step, _element(spec))
+
+
+def _element(spec) -> str:
+    return getattr(spec, "bpmn_id", None) or spec.name
+
+
+def _step_name(spec) -> str:
+    name = getattr(spec, "bpmn_name", None)
+    element = _element(spec)
+    return f"{name} ({element})" if name and name != element else element
