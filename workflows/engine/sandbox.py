@@ -143,8 +143,13 @@ def _check_decimal(value) -> None:
         raise _too_many_digits()
 
 
+_PLAIN = frozenset({int, float, bool, str, type(None), date, datetime, timedelta})
+
+
 def _sized(value):
     """An operand of ==, <, in ... or of an f-string: walked by C code in one step."""
+    if type(value) in _PLAIN:  # most operands of most conditions: nothing to measure
+        return value
     _check_items(value)
     _check_decimal(value)
     return value
@@ -650,7 +655,11 @@ class _Guard(ast.NodeTransformer):
 
     @staticmethod
     def _sized(value: ast.expr) -> ast.expr:
-        if isinstance(value, ast.Constant):
+        # A constant, or a literal of constants (kind in ['a', 'b']), is as small as the source.
+        literal = isinstance(value, ast.List | ast.Tuple | ast.Set) and all(
+            isinstance(item, ast.Constant) for item in value.elts
+        )
+        if literal or isinstance(value, ast.Constant):
             return value
         return _helper_call("__fz_sized", [value], value)
 
@@ -689,18 +698,22 @@ _HELPER_GLOBALS = {
 
 class _Deadline:
     """A trace function that stops the code once the time limit has passed, or once the process
-    has grown by more than the memory limit since the code started (a loop that builds a large
-    value step by step: each step is small, the total is not)."""
+    has grown by more than the memory limit (a loop that builds a large value step by step: each
+    step is small, the total is not).
 
-    # Reading the process's size costs a few microseconds: look every so many events. Between
-    # two looks the code can add at most this many small steps' worth of memory.
+    Only the diagram's own frames are traced line by line: the sandbox's helpers are bounded by
+    their checks, and tracing each of their lines made a condition ten times slower (measured:
+    4 µs became 40 µs). Their calls still pass here, so the time limit is checked on each."""
+
+    # Reading the process's size costs about 20 µs: look every so many events, and first at the
+    # first look (so the many short conditions never pay for it). Before the first look and
+    # between two looks, the code can add at most this many size-checked steps' worth.
     _MEMORY_EVERY = 64
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
-        started = resident_bytes()
-        self.memory_ceiling = None if started is None else started + LIMITS.memory_mb * 2**20
+        self.memory_ceiling: int | None = None
         self.events = 0
 
     def __call__(self, frame, event, arg):
@@ -710,10 +723,17 @@ class _Deadline:
         self.events += 1
         if self.events % self._MEMORY_EVERY == 0 and self._over_memory():
             raise _limit(_("the script used more than %(limit)s MB of memory"), LIMITS.memory_mb)
+        if event == "call" and frame.f_code.co_filename != "<diagram>":
+            return None
         return self
 
     def _over_memory(self) -> bool:
-        return self.memory_ceiling is not None and (resident_bytes() or 0) > self.memory_ceiling
+        resident = resident_bytes()
+        if resident is None:
+            return False
+        if self.memory_ceiling is None:
+            self.memory_ceiling = resident + LIMITS.memory_mb * 2**20
+        return resident > self.memory_ceiling
 
 
 def _run(checked: CheckedCode, namespace: dict, time_limit: float):
