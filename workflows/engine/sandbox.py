@@ -285,8 +285,9 @@ _RESULT_LENGTH = {
     "extend": _joined,
     "translate": _translated,
 }
-# Methods that compare every item with their argument, or build a number as long as the value.
-_WALKING_METHODS = frozenset({"count", "index", "remove", "as_integer_ratio"})
+# Methods that compare every item with their argument (sort compares items with each other),
+# or build a number as long as the value.
+_WALKING_METHODS = frozenset({"count", "index", "remove", "sort", "as_integer_ratio"})
 _SIZED_METHODS = frozenset(_RESULT_LENGTH) | _WALKING_METHODS
 
 
@@ -339,7 +340,12 @@ def _guarded_call(function, /, *args, **kwargs):
     guard = _CALL_GUARDS.get(id(function))
     if guard is not None:
         guard(*args, **kwargs)
-    return function(*args, **kwargs)
+    result = function(*args, **kwargs)
+    if function is tuple:
+        # A tuple is hashed item by item, nested ones too, every time it is a key: one made from
+        # a generator is measured once it exists (a list of shared rows cannot be a key at all).
+        _check_items(result)
+    return result
 
 
 SAFE_BUILTINS: dict[str, object] = {

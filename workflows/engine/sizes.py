@@ -51,38 +51,50 @@ def _open_items(items, stack: list) -> int:
 
 
 def json_bytes(value, budget: int) -> int:
-    """About how many bytes ``value`` takes as JSON text (UTF-8); a number above ``budget``
-    once the walk passes it."""
+    """About how many bytes ``value`` takes as the engine's JSON (json.dumps's defaults); a
+    number above ``budget`` once the walk passes it."""
     total = 0
     stack = [value]
     while stack:
         current = stack.pop()
-        if isinstance(current, str):
-            # Texts are saved with their quotes; Chinese characters take three bytes or more.
-            total += len(current) + 2 if current.isascii() else len(current.encode()) + 2
-        elif isinstance(current, bool | None):
-            total += 5
-        elif isinstance(current, int):
-            total += current.bit_length() * 30103 // 100000 + 2  # its decimal digits
-        elif isinstance(current, _COLLECTIONS):
-            total += 2 + 2 * len(current)  # brackets, commas and spaces
-            kinds = set(map(type, current))
-            if kinds <= {int, bool}:
-                digits = sum(map(int.bit_length, current)) * 30103 // 100000
-                total += digits + len(current)
-            elif kinds <= {float, bool, type(None)}:
-                total += 24 * len(current)  # the longest a float's text gets
-            else:
-                stack.extend(current)
+        if isinstance(current, _COLLECTIONS):
+            total += 2 + 2 * len(current) + _flat_json_bytes(current, stack)  # [, , ]
         elif isinstance(current, dict):
             total += 2 + 4 * len(current)  # braces, colons, commas and spaces
             stack.extend(current.keys())
             stack.extend(current.values())
-        else:  # a float, a date, a Decimal ...: saved as its text, with the type's name
-            total += len(str(current)) + 16
+        else:
+            total += _scalar_json_bytes(current)
         if total > budget:
             return total
     return total
+
+
+def _flat_json_bytes(items, stack: list) -> int:
+    """A list of numbers in one C-level pass; any other list's items are left to the walk."""
+    kinds = set(map(type, items))
+    if kinds <= {int, bool}:  # their digits (signs aside)
+        return sum(map(int.bit_length, items)) * 30103 // 100000 + len(items)
+    if kinds <= {float, bool, type(None)}:
+        return 24 * len(items)  # the longest a float's text gets
+    stack.extend(items)
+    return 0
+
+
+def _scalar_json_bytes(value) -> int:
+    if isinstance(value, str):
+        # Saved with its quotes, by json.dumps's default: every non-ASCII character (every
+        # Chinese one) as a six-byte \uXXXX escape.
+        if value.isascii():
+            return len(value) + 2
+        return len(value) + 2 + 5 * (len(value) - len(value.encode("ascii", "ignore")))
+    if isinstance(value, bool | None):
+        return 5
+    if isinstance(value, int):
+        return value.bit_length() * 30103 // 100000 + 1 + (value < 0)  # its digits
+    if isinstance(value, float):
+        return len(repr(value))
+    return len(str(value)) + 16  # a date, a Decimal ...: its text, with the type's name
 
 
 def resident_bytes() -> int | None:
