@@ -9,10 +9,12 @@ import time
 
 import pytest
 
+from workflows import extensions
 from workflows.exceptions import IncidentRaised, InvalidInput
-from workflows.models import AuditEvent, AuditKind, HumanTask, InstanceState, ProcessInstance
+from workflows.models import AuditEvent, AuditKind, HumanTask, InstanceState, Job, ProcessInstance
 from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
+from workflows.services.jobs import job_run
 from workflows.services.tasks import task_complete
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +136,35 @@ def test_data_within_the_limit_is_saved_as_before(owner, county_clerk):
     instance.refresh_from_db()
     assert instance.state == InstanceState.RUNNING
     assert instance.variables["rows"][999] == [999, 1998]
+
+
+@pytest.fixture
+def generous_handler():
+    """A service handler whose answer is too large to keep as variables."""
+
+    @extensions.service_handler("test_compare", asynchronous=True, max_attempts=3)
+    def compare(variables):
+        return {"report": "比对结果" * 200_000}  # 800,000 characters, 4.8 MB as saved
+
+    yield
+    extensions.unregister_handler("test_compare")
+
+
+def test_a_handler_answer_too_large_to_keep_raises_an_incident_on_its_step(
+    generous_handler, deploy, county_clerk
+):
+    deploy("async_service")
+    instance = instance_start(process_key="async_service", user=county_clerk)
+    [job] = Job.objects.filter(instance=instance)
+    state_before = instance.serialized_state
+    assert job_run(job_id=job.pk) == "failed"
+    instance.refresh_from_db()
+    assert instance.state == InstanceState.INCIDENT
+    assert (instance.incident_element, instance.incident_message) == (
+        "compare",
+        "步骤“比对数据 (compare)”的数据超过了 2,097,152 字节的上限，本步未保存"
+        "（大量内容请作为文件附上，不要存为流程变量）",
+    )
+    assert instance.serialized_state == state_before
+    assert not instance.human_tasks.exists()
+    assert "report" not in instance.variables
