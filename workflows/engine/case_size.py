@@ -42,15 +42,18 @@ class CaseTooLarge(Exception):
 def check_case_size(workflow, *, since: float | None = None) -> None:
     """Raise CaseTooLarge if a task's data or the whole saved state is over its limit.
 
-    A task's variables are measured in full when it changed at or after ``since`` (the step
-    that is about to be saved; every task when None): a task that did not run kept the data it
-    had when it was last saved. The whole state is measured as the serializer writes it, each
-    task holding only what differs from its parent's data.
+    The state is measured as the serializer writes it: each task holds only what differs from
+    its parent's data. A task's variables are measured in full only where they differ from its
+    parent's (a copy is as large as what it copies, and the parent came first) and where the
+    task changed at or after ``since`` (the step about to be saved; every task when None): a
+    task that did not run kept the data it had when it was last saved.
     """
     data_limit, state_limit = LIMITS.max_data_bytes, LIMITS.max_state_bytes
     total = json_bytes(workflow.data, state_limit)
-    for task in workflow.get_tasks():
-        if since is None or task.last_state_change >= since:
+    for task in _all_tasks(workflow):
+        changed, removed = _delta(task)
+        ran = since is None or task.last_state_change >= since
+        if ran and (changed or task.internal_data):
             size = json_bytes(task.data, data_limit) + json_bytes(task.internal_data, data_limit)
             if size > data_limit:
                 _refuse(
@@ -62,7 +65,9 @@ def check_case_size(workflow, *, since: float | None = None) -> None:
                     task.task_spec,
                     data_limit,
                 )
-        total += _saved_bytes(task, state_limit - total)
+        budget = state_limit - total
+        total += json_bytes(task.internal_data, budget) + json_bytes(changed, budget)
+        total += json_bytes(removed, budget)
         if total > state_limit:
             _refuse(
                 _(
@@ -74,15 +79,22 @@ def check_case_size(workflow, *, since: float | None = None) -> None:
             )
 
 
-def _saved_bytes(task, budget: int) -> int:
-    """What the serializer writes for ``task``'s data: all of it for the root, else the delta."""
-    internal = json_bytes(task.internal_data, budget)
+def _all_tasks(workflow):
+    """Every task the serializer writes, parents before children (the order they were made);
+    the tables themselves, not get_tasks(), whose filters cost more than the measuring."""
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def _delta(task) -> tuple[dict, list]:
+    """What the serializer writes for ``task``'s data: all of it for the root, else the keys
+    that differ from its parent's, and those it removed."""
     if task.parent is None:
-        return internal + json_bytes(task.data, budget)
-    parent = task.parent.data
-    changed = {k: v for k, v in task.data.items() if k not in parent or parent[k] != v}
-    removed = [k for k in parent if k not in task.data]
-    return internal + json_bytes(changed, budget) + json_bytes(removed, budget)
+        return task.data, []
+    parent, data = task.parent.data, task.data
+    changed = {k: v for k, v in data.items() if k not in parent or parent[k] != v}
+    return changed, [k for k in parent if k not in data]
 
 
 def _refuse(message: str, spec, limit: int):

@@ -61,8 +61,8 @@ def json_bytes(value, budget: int) -> int:
             total += 2 + 2 * len(current) + _flat_json_bytes(current, stack)  # [, , ]
         elif isinstance(current, dict):
             total += 2 + 4 * len(current)  # braces, colons, commas and spaces
-            stack.extend(current.keys())
-            stack.extend(current.values())
+            total += _flat_json_bytes(current.keys(), stack)
+            total += _flat_json_bytes(current.values(), stack)
         else:
             total += _scalar_json_bytes(current)
         if total > budget:
@@ -71,12 +71,14 @@ def json_bytes(value, budget: int) -> int:
 
 
 def _flat_json_bytes(items, stack: list) -> int:
-    """A list of numbers in one C-level pass; any other list's items are left to the walk."""
+    """Numbers or texts in a few C-level passes; any other items are left to the walk."""
     kinds = set(map(type, items))
     if kinds <= {int, bool}:  # their digits (signs aside)
         return sum(map(int.bit_length, items)) * 30103 // 100000 + len(items)
     if kinds <= {float, bool, type(None)}:
         return 24 * len(items)  # the longest a float's text gets
+    if kinds == {str}:  # a form's answers, a dict's keys: measured as one text
+        return _scalar_json_bytes("".join(items)) + 2 * (len(items) - 1)
     stack.extend(items)
     return 0
 
