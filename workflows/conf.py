@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     # A case's data as saved: the variables one step carries, and the whole engine state.
     "MAX_CASE_DATA_BYTES": 2 * 1024 * 1024,
     "MAX_CASE_STATE_BYTES": 64 * 1024 * 1024,
+    # Lists and dicts within each other: past about 1,000 levels json.dumps fails.
+    "MAX_CASE_DATA_DEPTH": 100,
     "FORM_DIRS": [],
     # Folders of DMN decision tables (*.dmn) that business rule tasks name by decision id.
     "DMN_DIRS": [],

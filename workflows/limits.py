@@ -26,6 +26,7 @@ def _configure() -> None:
     runtime.configure(
         max_data_bytes=conf.get("MAX_CASE_DATA_BYTES"),
         max_state_bytes=conf.get("MAX_CASE_STATE_BYTES"),
+        max_depth=conf.get("MAX_CASE_DATA_DEPTH"),
     )
 
 

@@ -150,6 +150,7 @@ WORKFLOWS = {
     "SCRIPT_MEMORY_LIMIT_MB": int(os.environ.get("FUZHU_SCRIPT_MEMORY_LIMIT_MB", 256)),
     "MAX_CASE_DATA_BYTES": int(os.environ.get("FUZHU_MAX_CASE_DATA_BYTES", 2 << 20)),
     "MAX_CASE_STATE_BYTES": int(os.environ.get("FUZHU_MAX_CASE_STATE_BYTES", 64 << 20)),
+    "MAX_CASE_DATA_DEPTH": int(os.environ.get("FUZHU_MAX_CASE_DATA_DEPTH", 100)),
     "FORM_DIRS": [BASE_DIR / "processes" / "forms"],
     "DMN_DIRS": [BASE_DIR / "processes" / "dmn"],
     "PROCESS_DIRS": [BASE_DIR / "processes" / "bpmn"],

@@ -9,9 +9,10 @@ an oversized case costs no more to refuse than the limit itself; it is never ser
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 from .i18n import _
-from .sizes import json_bytes
+from .sizes import TooDeep, json_bytes
 
 
 @dataclass
@@ -20,14 +21,17 @@ class CaseLimits:
 
     max_data_bytes: int = 2 * 1024 * 1024
     max_state_bytes: int = 64 * 1024 * 1024
+    # Lists and dicts within each other, as deep as json.dumps and deepcopy can go safely.
+    max_depth: int = 100
 
 
 LIMITS = CaseLimits()
 
 
-def configure(*, max_data_bytes: int, max_state_bytes: int) -> None:
+def configure(*, max_data_bytes: int, max_state_bytes: int, max_depth: int) -> None:
     LIMITS.max_data_bytes = int(max_data_bytes)
     LIMITS.max_state_bytes = int(max_state_bytes)
+    LIMITS.max_depth = int(max_depth)
 
 
 class CaseTooLarge(Exception):
@@ -48,35 +52,49 @@ def check_case_size(workflow, *, since: float | None = None) -> None:
     task changed at or after ``since`` (the step about to be saved; every task when None): a
     task that did not run kept the data it had when it was last saved.
     """
-    data_limit, state_limit = LIMITS.max_data_bytes, LIMITS.max_state_bytes
-    total = json_bytes(workflow.data, state_limit)
+    total = json_bytes(workflow.data, LIMITS.max_state_bytes)
     for task in _all_tasks(workflow):
-        changed, removed = _delta(task)
-        ran = since is None or task.last_state_change >= since
-        if ran and (changed or task.internal_data):
-            size = json_bytes(task.data, data_limit) + json_bytes(task.internal_data, data_limit)
-            if size > data_limit:
-                _refuse(
-                    _(
-                        "the data of step '%(step)s' is larger than the limit of %(limit)s "
-                        "bytes; nothing was saved (store large values as documents, not as "
-                        "variables)"
-                    ),
-                    task.task_spec,
-                    data_limit,
-                )
-        budget = state_limit - total
-        total += json_bytes(task.internal_data, budget) + json_bytes(changed, budget)
-        total += json_bytes(removed, budget)
-        if total > state_limit:
+        try:
+            total += _task_bytes(task, since, LIMITS.max_state_bytes - total)
+        except TooDeep:
+            _refuse(
+                _(
+                    "the data of step '%(step)s' is nested more than %(limit)s levels deep; "
+                    "nothing was saved"
+                ),
+                task.task_spec,
+                LIMITS.max_depth,
+            )
+        if total > LIMITS.max_state_bytes:
             _refuse(
                 _(
                     "the case's data is larger than the limit of %(limit)s bytes at step "
                     "'%(step)s'; nothing was saved"
                 ),
                 task.task_spec,
-                state_limit,
+                LIMITS.max_state_bytes,
             )
+
+
+def _task_bytes(task, since: float | None, budget: int) -> int:
+    """What ``task`` adds to the saved state, after checking its variables if it ran."""
+    limit, depth = LIMITS.max_data_bytes, LIMITS.max_depth
+    changed, removed = _delta(task)
+    ran = since is None or task.last_state_change >= since
+    if ran and (changed or task.internal_data):
+        size = json_bytes(task.data, limit, depth) + json_bytes(task.internal_data, limit, depth)
+        if size > limit:
+            _refuse(
+                _(
+                    "the data of step '%(step)s' is larger than the limit of %(limit)s "
+                    "bytes; nothing was saved (store large values as documents, not as "
+                    "variables)"
+                ),
+                task.task_spec,
+                limit,
+            )
+    saved = json_bytes(task.internal_data, budget, depth) + json_bytes(changed, budget, depth)
+    return saved + json_bytes(removed, budget)
 
 
 def _all_tasks(workflow):
@@ -97,7 +115,7 @@ def _delta(task) -> tuple[dict, list]:
     return changed, [k for k in parent if k not in data]
 
 
-def _refuse(message: str, spec, limit: int):
+def _refuse(message: str, spec, limit: int) -> NoReturn:
     step = {"step": _step_name(spec), "limit": f"{limit:,}"}
     raise CaseTooLarge(message % step, _element(spec))
 

@@ -330,9 +330,11 @@ class DefinitionRuntime:
             raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
 
 
-def configure(*, max_data_bytes: int, max_state_bytes: int) -> None:
+def configure(*, max_data_bytes: int, max_state_bytes: int, max_depth: int) -> None:
     """The size limits of a case's data (WORKFLOWS["MAX_CASE_DATA_BYTES"] ...)."""
-    case_size.configure(max_data_bytes=max_data_bytes, max_state_bytes=max_state_bytes)
+    case_size.configure(
+        max_data_bytes=max_data_bytes, max_state_bytes=max_state_bytes, max_depth=max_depth
+    )
 
 
 def _check_case_size(workflow: BpmnWorkflow, since: float | None = None) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import repeat
 
 # Values a walk does not need to open: their size is one item (or a short text).
 _SCALARS = frozenset({int, float, bool, type(None), Decimal, date, datetime, time, timedelta})
 _COLLECTIONS = (list, tuple, set, frozenset)
+_NESTING = (*_COLLECTIONS, dict)
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -50,19 +52,26 @@ def _open_items(items, stack: list) -> int:
     return 0
 
 
-def json_bytes(value, budget: int) -> int:
+class TooDeep(Exception):
+    """A value nested deeper than allowed: json.dumps and deepcopy would recurse past Python's
+    limit (a script can nest a list in a list 50,000 times in a few milliseconds)."""
+
+
+def json_bytes(value, budget: int, max_depth: int = 1_000) -> int:
     """About how many bytes ``value`` takes as the engine's JSON (json.dumps's defaults); a
-    number above ``budget`` once the walk passes it."""
+    number above ``budget`` once the walk passes it. TooDeep past ``max_depth`` levels."""
     total = 0
-    stack = [value]
+    stack = [(value, 1)]
     while stack:
-        current = stack.pop()
+        current, depth = stack.pop()
+        if depth > max_depth and isinstance(current, _NESTING):
+            raise TooDeep
         if isinstance(current, _COLLECTIONS):
-            total += 2 + 2 * len(current) + _flat_json_bytes(current, stack)  # [, , ]
+            total += 2 + 2 * len(current) + _flat_json_bytes(current, stack, depth)  # [, , ]
         elif isinstance(current, dict):
             total += 2 + 4 * len(current)  # braces, colons, commas and spaces
-            total += _flat_json_bytes(current.keys(), stack)
-            total += _flat_json_bytes(current.values(), stack)
+            total += _flat_json_bytes(current.keys(), stack, depth)
+            total += _flat_json_bytes(current.values(), stack, depth)
         else:
             total += _scalar_json_bytes(current)
         if total > budget:
@@ -70,7 +79,7 @@ def json_bytes(value, budget: int) -> int:
     return total
 
 
-def _flat_json_bytes(items, stack: list) -> int:
+def _flat_json_bytes(items, stack: list, depth: int) -> int:
     """Numbers or texts in a few C-level passes; any other items are left to the walk."""
     kinds = set(map(type, items))
     if kinds <= {int, bool}:  # their digits (signs aside)
@@ -79,7 +88,7 @@ def _flat_json_bytes(items, stack: list) -> int:
         return 24 * len(items)  # the longest a float's text gets
     if kinds == {str}:  # a form's answers, a dict's keys: measured as one text
         return _scalar_json_bytes("".join(items)) + 2 * (len(items) - 1)
-    stack.extend(items)
+    stack.extend(zip(items, repeat(depth + 1)))
     return 0
 
 

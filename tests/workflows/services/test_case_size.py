@@ -129,6 +129,16 @@ def test_the_whole_state_has_a_limit_of_its_own(owner, county_clerk, settings):
     _complete_and_expect_incident(instance, county_clerk, message)
 
 
+def test_data_nested_too_deep_to_save_raises_an_incident(owner, county_clerk):
+    # 50,000 lists within each other take milliseconds to build and made json.dumps raise
+    # RecursionError after the step: a server error, not an incident.
+    _deploy(owner, "x = []\nfor i in range(50000):\n    x = [x]")
+    instance = instance_start(process_key="stores_data", user=county_clerk)
+    _complete_and_expect_incident(
+        instance, county_clerk, "步骤“保存名单 (store)”的数据嵌套超过了 100 层，本步未保存"
+    )
+
+
 def test_data_within_the_limit_is_saved_as_before(owner, county_clerk):
     _deploy(owner, "rows = [[i, i * 2] for i in range(1000)]")
     instance = instance_start(process_key="stores_data", user=county_clerk)
