@@ -229,7 +229,7 @@ def _guarded_mod(left, right):
         for field in _PRINTF_FIELD.finditer(text):
             for size in field.groups():
                 if size == "*":
-                    raise SandboxLimit(_("'*' widths in % formatting are not allowed"))
+                    raise SandboxLimit(_("'*' widths are not allowed in percent formatting"))
                 if size is not None and int(size) > MAX_SEQUENCE:
                     raise _limit(_("format widths above %(limit)s are not allowed"), MAX_SEQUENCE)
     return left % right
