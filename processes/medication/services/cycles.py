@@ -124,7 +124,8 @@ def start_from_form(*, user, org_unit, business_key, variables: dict) -> Process
                 instance=instance
             )
         elif user is not None:  # lost a race with another start of the same year
-            raise InvalidInput(instance.variables.get("refusal") or "", {"year": ["exists"]})
+            message = existing_cycle_message(MedicationCycle.objects.get(year=year))
+            raise InvalidInput(message, {"year": [message]})
         else:
             cycle = MedicationCycle.objects.get(year=year)
             record(
