@@ -48,8 +48,9 @@ def county_for(code: str | None) -> OrgUnit:
     while unit is not None and unit.level in (OrgUnitLevel.VILLAGE, OrgUnitLevel.TOWNSHIP):
         unit = unit.parent
     if unit is None or unit.kind != OrgUnitKind.COUNTY:
+        named = OrgUnit.objects.filter(code=code).values_list("name", flat=True).first()
         message = _("A medication-subsidy cycle belongs to a county; %(code)s is not in one.") % {
-            "code": code
+            "code": named or code
         }
         raise InvalidInput(message, {"org_unit": [message]})
     return unit
