@@ -64,12 +64,12 @@ def parse_date(value) -> date | None:
     match = _DATE.match(text)
     if match is None:
         raise ValueError(
-            gettext("“%(value)s” is not a date: write it as 2024-05-01.") % {"value": value}
+            gettext("'%(value)s' is not a date: write it as 2024-05-01") % {"value": value}
         )
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise ValueError(gettext("“%(value)s” is not a real date.") % {"value": value}) from None
+        raise ValueError(gettext("'%(value)s' is not a real date") % {"value": value}) from None
 
 
 def _date_field(values: dict, key: str, problems: RowProblems, today: date) -> str | None:

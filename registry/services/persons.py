@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -51,7 +52,7 @@ def _label(name: str) -> str:
     """A field's label as a clerk knows it (the model's verbose name), else the name."""
     try:
         return str(Person._meta.get_field(name).verbose_name)
-    except Exception:
+    except FieldDoesNotExist:
         return name
 
 

@@ -87,13 +87,17 @@ def fsm(action: Callable[[], object], conflict: str) -> None:
         raise Conflict(conflict) from None
 
 
-def not_a_township(cycle: MedicationCycle, code: str) -> NotFound:
-    """The refusal for a township code the cycle has no list for, naming the unit."""
+def no_list_message(cycle: MedicationCycle, code: str) -> str:
+    """Why a township code is refused: the cycle has no list for it (the unit named)."""
     unit = OrgUnit.objects.filter(code=code).first()
-    return NotFound(
-        _("%(unit)s has no list in the %(year)s cycle.")
-        % {"unit": unit.name if unit is not None else code, "year": cycle.year}
-    )
+    return _("%(unit)s has no list in the %(year)s cycle.") % {
+        "unit": unit.name if unit is not None else code,
+        "year": cycle.year,
+    }
+
+
+def not_a_township(cycle: MedicationCycle, code: str) -> NotFound:
+    return NotFound(no_list_message(cycle, code))
 
 
 def required_text(value, field: str, message: str) -> str:

@@ -133,6 +133,33 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
     assert set(Person.objects.values_list("name", flat=True)) == {"王小明", "好人"}
 
 
+def test_bad_names_phones_statuses_and_dates_are_reported_in_chinese(county_staff, chinese):
+    rows = [
+        row(sequence=201, name="", 联系电话="电话号", 困难类别="贫困", 死亡日期="去年"),
+        row(
+            sequence=203,
+            village="330102101000",
+            困难类别="低保",
+            困难认定日期="2024-05-01",
+            困难终止日期="2023-01-01",
+            户籍迁出日期="2099-01-01",
+        ),
+        row(sequence=205, 困难认定日期="2024-02-30"),
+    ]
+    batch = upload(county_staff, xlsx_bytes(rows))
+    assert report(batch) == [
+        (2, "姓名", "姓名为空。"),
+        (2, "联系电话", "“电话号”不是电话号码。"),
+        (2, "困难类别", "“贫困”不是困难类别，请填写低保、特困或无。"),
+        (2, "死亡日期", "“去年”不是日期，请写成 2024-05-01 的格式"),
+        (2, "困难类别", "填了困难认定或终止日期，但没有填困难类别，请填写低保或特困。"),
+        (3, "户籍迁出日期", "2099-01-01晚于今天。"),
+        (3, "困难终止日期", "困难终止日期（2023-01-01）早于认定日期（2024-05-01）。"),
+        (3, "户籍地区划代码", "城关镇（330102101000）不是村或社区。"),
+        (4, "困难认定日期", "“2024-02-30”不是有效的日期"),
+    ]
+
+
 def test_an_id_typed_as_a_number_is_reported(county_staff):
     workbook = Workbook()
     sheet = workbook.active
