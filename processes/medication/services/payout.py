@@ -317,7 +317,7 @@ def bank_return_apply(*, user, batch_id: int, upload) -> ReturnOutcome:
                 shown = problems[:MAX_PROBLEMS]
                 message = _("The return file was not applied: %(n)s row(s) do not fit. ") % {
                     "n": len(problems)
-                } + "; ".join(shown)
+                } + files.joined(shown)
                 raise InvalidInput(message, {"file": shown})
             if not matched:
                 raise InvalidInput(_("The file has no data rows."), {"file": [_("Empty.")]})
