@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from workflows.exceptions import InvalidInput, NotAllowed, NotFound, WorkflowError
@@ -90,12 +91,12 @@ def _may_import(user) -> bool:
 @_doors
 def import_list(request):
     if not _may_import(request.user):
-        raise NotAllowed("only county staff import persons and certificates")
+        raise NotAllowed(gettext("Only county staff import persons and certificates."))
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:
             if upload is None:
-                raise InvalidInput("choose a file to upload")
+                raise InvalidInput(gettext("Choose a file to upload."))
             batch = import_services.import_batch_create(
                 user=request.user, file_name=upload.name, chunks=upload.chunks()
             )
@@ -110,7 +111,7 @@ def import_list(request):
 def _own_batch(request, pk: int) -> ImportBatch:
     batch = ImportBatch.objects.filter(pk=pk).first()
     if batch is None or (batch.uploaded_by_id != request.user.pk and not request.user.is_superuser):
-        raise NotFound("no such import")
+        raise NotFound(gettext("No such import."))
     return batch
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from registry.identity import IdentityError, citizen_id_parse, normalise
 from registry.imports.readers import (
@@ -69,7 +70,7 @@ class Layout:
             problems.append(_("repeated column(s): %(names)s") % {"names": "、".join(repeated)})
         if problems:
             raise FileRefused(
-                "; ".join(problems)
+                joined(problems)
                 + "。"
                 + _("The columns of a %(layout)s are: %(headers)s")
                 % {"layout": self.name, "headers": "、".join(self.headers)}
@@ -198,6 +199,11 @@ class Upload:
             )
         if positions is None:
             raise FileRefused(_("the file has no header row"))
+
+
+def joined(problems) -> str:
+    """Problems listed in one message, with the separator of the language (；in Chinese)."""
+    return pgettext("list separator", "; ").join(problems)
 
 
 def refused(exc: FileRefused) -> InvalidInput:

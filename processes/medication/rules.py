@@ -11,7 +11,13 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from registry.models import CardStatus, CertificateStatus, DisabilityCategory, LifeStatus
+from registry.models import (
+    CardStatus,
+    CertificateStatus,
+    DisabilityCategory,
+    LifeStatus,
+    LowIncomeStatus,
+)
 from workflows.exceptions import InvalidInput
 
 from . import conf
@@ -224,6 +230,13 @@ def _income(facts: PersonFacts, rules: dict, reference: Reference, on: date) -> 
     return found
 
 
+def _status_label(status: str) -> str:
+    """A low-income status as the clerk knows it (低保, 特困), not its stored value."""
+    if status in LowIncomeStatus.values:
+        return str(LowIncomeStatus(status).label)
+    return status
+
+
 def _income_from_list(facts, rules: dict, reference: Reference, on: date) -> list[Finding]:
     """The civil-affairs list, when one was uploaded, is the authority on low-income status."""
     row = reference.low_income.get(facts.citizen_id)
@@ -236,7 +249,9 @@ def _income_from_list(facts, rules: dict, reference: Reference, on: date) -> lis
         detail = _("low-income status ended on %(day)s") % {"day": until}
         return [_from_row(FlagKind.LOW_INCOME_LOST, detail, row)]
     if status not in rules["low_income_statuses"]:
-        detail = _("low-income status %(status)s does not qualify") % {"status": status}
+        detail = _("low-income status %(status)s does not qualify") % {
+            "status": _status_label(status)
+        }
         return [_from_row(FlagKind.LOW_INCOME_LOST, detail, row)]
     if status in rules["excluded_schemes"]:
         return [_from_row(FlagKind.EXCLUDED_SCHEME, _("in 特困供养 support"), row)]
@@ -253,7 +268,9 @@ def _income_from_registry(facts: PersonFacts, rules: dict, on: date) -> list[Fin
             detail = _("no low-income status")
         return [Finding(FlagKind.LOW_INCOME_LOST, detail)]
     if status not in rules["low_income_statuses"]:
-        detail = _("low-income status %(status)s does not qualify") % {"status": status}
+        detail = _("low-income status %(status)s does not qualify") % {
+            "status": _status_label(status)
+        }
         return [Finding(FlagKind.LOW_INCOME_LOST, detail)]
     if status in rules["excluded_schemes"]:
         return [Finding(FlagKind.EXCLUDED_SCHEME, _("in 特困供养 support"))]

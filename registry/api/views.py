@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -30,18 +31,21 @@ from . import serializers as s
 
 def _parsed(serializer_class, request) -> dict:
     if not isinstance(request.data, dict):
-        raise InvalidInput("the request body must be a JSON object")
+        raise InvalidInput(gettext("The request body must be a JSON object."))
     serializer = serializer_class(data=request.data)
     if not serializer.is_valid():
         fields = {name: [str(m) for m in messages] for name, messages in serializer.errors.items()}
-        raise InvalidInput("the request is not valid: " + "; ".join(fields), fields)
+        raise InvalidInput(
+            gettext("The request is not valid: %(fields)s") % {"fields": "；".join(fields)}, fields
+        )
     return serializer.validated_data
 
 
 def _unit(code: str) -> OrgUnit:
     unit = OrgUnit.objects.filter(code=code).first()
     if unit is None:
-        raise InvalidInput(f"unknown org unit '{code}'", {"household_unit": ["unknown org unit"]})
+        message = gettext("No village or community has the code %(code)s.") % {"code": code}
+        raise InvalidInput(message, {"household_unit": [message]})
     return unit
 
 
@@ -211,7 +215,7 @@ class CertificateReissueView(_CertificateAction):
 def _batch_for(user, pk: int) -> ImportBatch:
     batch = ImportBatch.objects.filter(pk=pk).first()
     if batch is None or (batch.uploaded_by_id != user.pk and not user.is_superuser):
-        raise NotFound("no such import")
+        raise NotFound(gettext("No such import."))
     return batch
 
 
@@ -223,7 +227,8 @@ class ImportListView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput(
-                "upload the file as the multipart field 'file'", {"file": ["no file was sent"]}
+                gettext("Upload the file as the multipart field “file”."),
+                {"file": [gettext("No file was sent.")]},
             )
         batch = import_services.import_batch_create(
             user=request.user, file_name=upload.name, chunks=upload.chunks()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..models import (
     LIVE_STATUSES,
@@ -151,7 +152,9 @@ def _apply_certificates(rows, persons: dict[str, Person], *, actor, today: date)
 
 def _supersede(certificate: Certificate, *, actor, by: str) -> None:
     before = certificate.status
-    certificate.supersede(reason=f"replaced by {by} (import)")
+    certificate.supersede(
+        reason=gettext("Replaced by certificate %(number)s (import).") % {"number": by}
+    )
     certificate.save()
     registry_event_append(
         actor=actor,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from .. import conf
 from ..models import LIVE_STATUSES, Certificate, OrgUnit, OrgUnitKind, Person
 from ..services.access import Reach
@@ -14,15 +16,15 @@ VILLAGE_KINDS = (OrgUnitKind.VILLAGE, OrgUnitKind.COMMUNITY)
 
 @dataclass
 class RowContext:
-    units: dict[str, tuple[int, str, bool]]  # code → (id, path, is a village/community)
+    units: dict[str, tuple[int, str, bool, str]]  # code → (id, path, village/community?, name)
     paths: list[str]  # where the uploader may import ("" = everywhere)
 
     @classmethod
     def build(cls, reach: Reach) -> RowContext:
         units = {
-            code: (pk, path, kind in VILLAGE_KINDS)
-            for pk, code, path, kind in OrgUnit.objects.filter(is_active=True).values_list(
-                "pk", "code", "path", "kind"
+            code: (pk, path, kind in VILLAGE_KINDS, name)
+            for pk, code, path, kind, name in OrgUnit.objects.filter(is_active=True).values_list(
+                "pk", "code", "path", "kind", "name"
             )
         }
         paths = [""] if reach.is_superuser else reach.paths(conf.get("IMPORT_ROLES"))
@@ -56,9 +58,12 @@ def annotate_chunk(rows, context: RowContext) -> None:
             _add(
                 row,
                 "name",
-                f"conflicts with the registry: ID {row.citizen_id} is registered as "
-                f"{person.name}, the row says {name}; check the ID, or correct the name in "
-                "the registry first",
+                gettext(
+                    "Conflicts with the registry: ID %(id)s is registered as %(registered)s, "
+                    "the row says %(name)s; check the ID, or correct the name in the registry "
+                    "first."
+                )
+                % {"id": row.citizen_id, "registered": person.name, "name": name},
             )
         certificate = live.get(person.pk)
         issued = row.data.get("issued_on")
@@ -68,8 +73,15 @@ def annotate_chunk(rows, context: RowContext) -> None:
             _add(
                 row,
                 "certificate_number",
-                f"conflicts with the registry: it holds certificate {certificate.number} "
-                f"issued {certificate.issued_on.isoformat()}, newer than this row's",
+                gettext(
+                    "Conflicts with the registry: %(name)s holds certificate %(number)s issued "
+                    "%(day)s, newer than this row's."
+                )
+                % {
+                    "name": person.name,
+                    "number": certificate.number,
+                    "day": certificate.issued_on.isoformat(),
+                },
             )
 
 
@@ -84,10 +96,24 @@ def _check_unit(row, context: RowContext) -> None:
         return
     unit = context.units.get(code)
     if unit is None:
-        _add(row, "household_code", f"unknown org unit {code}: no village or community has it")
+        _add(
+            row,
+            "household_code",
+            gettext("No village or community has the code %(code)s.") % {"code": code},
+        )
         return
-    _, path, is_village = unit
+    _, path, is_village, name = unit
     if not is_village:
-        _add(row, "household_code", f"{code} is not a village or community")
+        _add(
+            row,
+            "household_code",
+            gettext("%(unit)s (%(code)s) is not a village or community.")
+            % {"unit": name, "code": code},
+        )
     elif not any(path.startswith(p) for p in context.paths):
-        _add(row, "household_code", f"{code} is outside the area you may import for")
+        _add(
+            row,
+            "household_code",
+            gettext("%(unit)s (%(code)s) is outside the area you may import for.")
+            % {"unit": name, "code": code},
+        )

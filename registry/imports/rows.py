@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from django.utils.translation import gettext
+
 from ..identity import (
     MULTIPLE,
     IdentityError,
@@ -61,11 +63,13 @@ def parse_date(value) -> date | None:
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     match = _DATE.match(text)
     if match is None:
-        raise ValueError(f"'{value}' is not a date: write it as 2024-05-01")
+        raise ValueError(
+            gettext("'%(value)s' is not a date: write it as 2024-05-01") % {"value": value}
+        )
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise ValueError(f"'{value}' is not a real date") from None
+        raise ValueError(gettext("'%(value)s' is not a real date") % {"value": value}) from None
 
 
 def _date_field(values: dict, key: str, problems: RowProblems, today: date) -> str | None:
@@ -75,7 +79,7 @@ def _date_field(values: dict, key: str, problems: RowProblems, today: date) -> s
         problems.add(key, str(exc))
         return None
     if day is not None and day > today:
-        problems.add(key, f"{day.isoformat()} is in the future")
+        problems.add(key, gettext("%(day)s is in the future.") % {"day": day.isoformat()})
         return None
     return day.isoformat() if day else None
 
@@ -103,29 +107,45 @@ def _citizen_id(value, problems: RowProblems, today: date) -> dict:
 def _person_fields(values: dict, problems: RowProblems, today: date) -> dict:
     data = {"name": _text(values["name"])}
     if not data["name"]:
-        problems.add("name", "the name is empty")
+        problems.add("name", gettext("The name is empty."))
     elif len(data["name"]) > 50:
-        problems.add("name", "the name is longer than 50 characters")
+        problems.add("name", gettext("The name is longer than 50 characters."))
     code = normalise(_text(values["household_code"]))
     data["household_code"] = code
     if not re.fullmatch(r"\d{12}", code):
-        problems.add("household_code", f"'{code}' is not a 12-digit village/community code")
+        problems.add(
+            "household_code",
+            gettext("“%(code)s” is not a 12-digit village or community code.") % {"code": code},
+        )
     phone = normalise(_text(values["phone"]))
     if phone and not re.fullmatch(r"[0-9+\-]{5,20}", phone):
-        problems.add("phone", f"'{values['phone']}' is not a phone number")
+        problems.add(
+            "phone", gettext("“%(value)s” is not a phone number.") % {"value": values["phone"]}
+        )
     data["phone"] = phone
     word = normalise(_text(values["low_income_status"]))
     status = LOW_INCOME_WORDS.get(word) or LOW_INCOME_WORDS.get(word.lower())
     if status is None:
-        problems.add("low_income_status", f"unknown low-income status '{word}': 低保, 特困 or 无")
+        problems.add(
+            "low_income_status",
+            gettext("“%(value)s” is not a low-income status: write 低保, 特困 or 无.")
+            % {"value": word},
+        )
     data["low_income_status"] = status or LowIncomeStatus.NONE
     for key in ("low_income_since", "low_income_until", "deceased_on", "moved_out_on"):
         data[key] = _date_field(values, key, problems, today)
     since, until = data["low_income_since"], data["low_income_until"]
     if since and until and until < since:
-        problems.add("low_income_until", "the low-income status ends before it starts")
+        problems.add(
+            "low_income_until",
+            gettext("The low-income status ends (%(until)s) before it starts (%(since)s).")
+            % {"until": until, "since": since},
+        )
     if data["low_income_status"] == LowIncomeStatus.NONE and (since or until):
-        problems.add("low_income_status", "low-income dates are given but no status (低保/特困)")
+        problems.add(
+            "low_income_status",
+            gettext("Low-income dates are given but no status: write 低保 or 特困."),
+        )
     return data
 
 
@@ -144,9 +164,15 @@ def _certificate_kind(values: dict, problems: RowProblems) -> dict:
         problems.add("included_categories", exc.message)
         included = []
     if data["category"] == MULTIPLE and len(included) < 2:
-        problems.add("included_categories", "a 多重 certificate names two or more categories")
+        problems.add(
+            "included_categories",
+            gettext("A multiple-disability certificate names two or more categories."),
+        )
     if data["category"] not in (None, MULTIPLE) and included:
-        problems.add("included_categories", "only a 多重 certificate includes other categories")
+        problems.add(
+            "included_categories",
+            gettext("Only a multiple-disability certificate includes other categories."),
+        )
     data["included_categories"] = "".join(str(c) for c in included)
     return data
 
@@ -156,7 +182,7 @@ def _certificate_fields(values: dict, citizen_id: str, problems: RowProblems, to
         return {"certificate_number": ""}
     for key in ("certificate_number", "category", "grade", "issued_on"):
         if values[key] in (None, ""):
-            problems.add(key, "empty, but other certificate columns are filled in")
+            problems.add(key, gettext("Empty, but other certificate columns are filled in."))
     data = _certificate_kind(values, problems)
     data["issued_on"] = _date_field(values, "issued_on", problems, today)
     data["certificate_number"] = normalise(values["certificate_number"])

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from workflows.exceptions import NotAllowed
 
@@ -34,7 +35,7 @@ def export_rows(*, user, org_unit: str = "") -> Iterator[list[str]]:
     importers and readers-of-everything may export; each export is recorded."""
     reach = reach_for(user)
     if not (reach.reads_everything or reach.paths(conf.get("IMPORT_ROLES"))):
-        raise NotAllowed("only county staff and auditors export the registry")
+        raise NotAllowed(gettext("Only county staff and auditors export the registry."))
     persons = Person.objects.select_related("household_unit").order_by("pk")
     visible = persons_reach_q(reach)
     if visible is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext
 
 from workflows.exceptions import NotFound
 
@@ -59,7 +60,7 @@ def person_for_user(*, user, pk: int, reach: Reach | None = None) -> Person:
     """One person the user may read; anything else is "not found" (no existence leak)."""
     person = persons_for_user(user=user, reach=reach).filter(pk=pk).first()
     if person is None:
-        raise NotFound("no such person")
+        raise NotFound(gettext("No such person."))
     return person
 
 
@@ -75,5 +76,5 @@ def certificates_for_user(*, user, reach: Reach | None = None) -> QuerySet[Certi
 def certificate_for_user(*, user, pk: int, reach: Reach | None = None) -> Certificate:
     certificate = certificates_for_user(user=user, reach=reach).filter(pk=pk).first()
     if certificate is None:
-        raise NotFound("no such certificate")
+        raise NotFound(gettext("No such certificate."))
     return certificate

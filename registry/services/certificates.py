@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workflows.exceptions import Conflict, InvalidInput, NotFound
 
@@ -50,32 +51,36 @@ def status_on(valid_until: date, today: date) -> str:
     return CertificateStatus.VALID
 
 
+def _choices(choices, exclude=None) -> str:
+    return "、".join(str(c.label) for c in choices if c.value != exclude)
+
+
 def certificate_fields_check(*, category, grade, included, issued_on) -> str:
     """Checks category, grade, 多重 parts and issue date; returns the included digits."""
     if category not in DisabilityCategory.values:
-        raise InvalidInput(
-            f"unknown disability category {category!r} (1–7)", {"category": ["unknown category"]}
-        )
+        message = gettext("Choose a disability category: %(choices)s.") % {
+            "choices": _choices(DisabilityCategory)
+        }
+        raise InvalidInput(message, {"category": [message]})
     if grade not in DisabilityGrade.values:
-        raise InvalidInput(
-            f"unknown disability grade {grade!r} (1–4)", {"grade": ["unknown grade"]}
-        )
+        message = gettext("Choose a disability grade: %(choices)s.") % {
+            "choices": _choices(DisabilityGrade)
+        }
+        raise InvalidInput(message, {"grade": [message]})
     included = sorted(set(included or []))
     if category == MULTIPLE:
         if len(included) < 2 or any(c not in range(1, 7) for c in included):
-            raise InvalidInput(
-                "a 多重 certificate names the two or more categories it includes (1–6)",
-                {"included_categories": ["two or more of 1–6"]},
-            )
+            message = gettext(
+                "A multiple-disability certificate names the two or more categories it "
+                "includes, among: %(choices)s."
+            ) % {"choices": _choices(DisabilityCategory, exclude=MULTIPLE)}
+            raise InvalidInput(message, {"included_categories": [message]})
     elif included:
-        raise InvalidInput(
-            "only a 多重 certificate includes other categories",
-            {"included_categories": ["only for 多重"]},
-        )
+        message = gettext("Only a multiple-disability certificate includes other categories.")
+        raise InvalidInput(message, {"included_categories": [message]})
     if issued_on is None or issued_on > timezone.localdate():
-        raise InvalidInput(
-            "the issue date is required and cannot be in the future", {"issued_on": ["invalid"]}
-        )
+        message = gettext("Enter the issue date; it cannot be in the future.")
+        raise InvalidInput(message, {"issued_on": [message]})
     return "".join(str(c) for c in included)
 
 
@@ -84,10 +89,10 @@ def _require_certificate_role(user, person: Person) -> None:
         return
     reach = reach_for(user)
     if not can_read_person(reach, person):
-        raise NotFound("no such person")
+        raise NotFound(gettext("No such person."))
     require(
         reach.reaches(person.household_unit.path, conf.get("CERTIFICATE_ROLES")),
-        "only the county federation issues and changes certificates",
+        gettext("Only the county federation issues and changes certificates."),
     )
 
 
@@ -127,8 +132,11 @@ def certificate_issue(
     live = Certificate.objects.filter(person=person, status__in=LIVE_STATUSES).first()
     if live is not None:
         raise Conflict(
-            f"{person.name} already holds certificate {live.number} ({live.get_status_display()})"
-            ": reissue, renew or cancel it instead"
+            gettext(
+                "%(name)s already holds certificate %(number)s (%(status)s): reissue, renew "
+                "or cancel it instead."
+            )
+            % {"name": person.name, "number": live.number, "status": live.get_status_display()}
         )
     valid_until = valid_until_for(issued_on)
     certificate = Certificate.objects.create(
@@ -179,10 +187,16 @@ def _locked(certificate: Certificate) -> Certificate:
 
 
 def _require_live(certificate: Certificate, action: str) -> None:
+    """``action`` is what cannot be done, as a clause: "it cannot be cancelled"."""
     if certificate.status not in LIVE_STATUSES:
         raise Conflict(
-            f"certificate {certificate.number} is {certificate.get_status_display()}: "
-            f"it cannot be {action}"
+            gettext("Certificate %(number)s of %(name)s is %(status)s: %(action)s.")
+            % {
+                "number": certificate.number,
+                "name": certificate.person.name,
+                "status": certificate.get_status_display(),
+                "action": action,
+            }
         )
 
 
@@ -191,8 +205,9 @@ def certificate_cancel(*, user, certificate: Certificate, reason: str) -> Certif
     certificate = _locked(certificate)
     _require_certificate_role(user, certificate.person)
     if not (reason or "").strip():
-        raise InvalidInput("say why the certificate is cancelled", {"reason": ["required"]})
-    _require_live(certificate, "cancelled")
+        required = gettext("This field is required.")
+        raise InvalidInput(gettext("Say why the certificate is cancelled."), {"reason": [required]})
+    _require_live(certificate, gettext("it cannot be cancelled"))
     _transition(
         certificate,
         user=user,
@@ -210,11 +225,21 @@ def certificate_renew(*, user, certificate: Certificate, issued_on: date) -> Cer
     _require_certificate_role(user, certificate.person)
     if certificate.status not in (CertificateStatus.EXPIRING, CertificateStatus.EXPIRED):
         raise Conflict(
-            f"certificate {certificate.number} is {certificate.get_status_display()}: only "
-            "expiring or expired certificates are renewed"
+            gettext(
+                "Certificate %(number)s of %(name)s is %(status)s: only expiring or expired "
+                "certificates are renewed."
+            )
+            % {
+                "number": certificate.number,
+                "name": certificate.person.name,
+                "status": certificate.get_status_display(),
+            }
         )
     if issued_on is None or issued_on > timezone.localdate() or issued_on < certificate.issued_on:
-        raise InvalidInput("the renewal date is not valid", {"issued_on": ["invalid"]})
+        message = gettext(
+            "Enter the renewal date: not in the future, and not before the issue date %(day)s."
+        ) % {"day": certificate.issued_on}
+        raise InvalidInput(message, {"issued_on": [message]})
     valid_until = valid_until_for(issued_on)
     _transition(
         certificate,
@@ -242,7 +267,7 @@ def certificate_reissue(
     number and a new validity from ``issued_on``."""
     certificate = _locked(certificate)
     _require_certificate_role(user, certificate.person)
-    _require_live(certificate, "reissued")
+    _require_live(certificate, gettext("it cannot be reissued"))
     category = certificate.category if category is None else category
     grade = certificate.grade if grade is None else grade
     if included_categories is None:

@@ -17,6 +17,7 @@ from celery import current_app
 from django.db import connections, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workflows.exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 
@@ -50,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 def _require_import_role(reach: Reach) -> None:
     if not (reach.is_superuser or reach.paths(conf.get("IMPORT_ROLES"))):
-        raise NotAllowed("only county staff import persons and certificates")
+        raise NotAllowed(gettext("Only county staff import persons and certificates."))
 
 
 def _rows(batch: ImportBatch, progress: Progress):
@@ -63,7 +64,7 @@ def _rows(batch: ImportBatch, progress: Progress):
 def _header(rows) -> dict[str, int]:
     first = next(rows, None)
     if first is None or row_is_empty(first[1]):
-        raise FileRefused("the first row is empty: it must hold the column names")
+        raise FileRefused(gettext("The first row is empty: it must hold the column names."))
     return header_check(first[1])
 
 
@@ -151,7 +152,13 @@ def import_batch_run(*, batch_id: int, phase: str) -> None:
         _forget_file(batch)
     except Exception as exc:
         logger.exception("import batch %s failed in %s", batch_id, phase)
-        _finish(batch, ImportState.FAILED, f"the {phase} stopped with an error: {exc}")
+        if phase == "check":
+            message = gettext("The check stopped with an error (%(error)s); ask the administrator.")
+        else:
+            message = gettext(
+                "The import stopped with an error (%(error)s); ask the administrator."
+            )
+        _finish(batch, ImportState.FAILED, message % {"error": exc})
 
 
 def _forget_file(batch: ImportBatch) -> None:
@@ -183,9 +190,12 @@ def _check(batch: ImportBatch) -> None:
                 continue
             if empty_row is not None:
                 raise FileRefused(
-                    f"row {empty_row} is empty but row {number} holds data: remove the empty "
-                    "rows between data rows (or the second table below the first) and upload "
-                    "again"
+                    gettext(
+                        "Row %(empty)s is empty but row %(row)s holds data: remove the empty "
+                        "rows between data rows (or the second table below the first) and "
+                        "upload again."
+                    )
+                    % {"empty": empty_row, "row": number}
                 )
             data, problems = row_clean(cells, positions, today=today)
             pending.append(
@@ -204,7 +214,7 @@ def _check(batch: ImportBatch) -> None:
     finally:
         rows.close()
     if batch.rows_read == 0:
-        raise FileRefused("the file has no data rows below the header row")
+        raise FileRefused(gettext("The file has no data rows below the header row."))
     _mark_duplicates(batch)
     _forget_file(batch)  # the rows hold what the commit needs; no copy of the file lingers
     batch.checked_at = timezone.now()
@@ -243,14 +253,15 @@ def _mark_duplicates(batch: ImportBatch) -> None:
     header = BY_KEY["citizen_id"].header
     for citizen_id in duplicated.iterator():
         rows = list(ImportRow.objects.filter(batch=batch, citizen_id=citizen_id))
-        numbers = ", ".join(str(r.row_number) for r in rows)
+        numbers = "、".join(str(r.row_number) for r in rows)
+        message = gettext("The same citizen ID is in rows %(rows)s.") % {"rows": numbers}
         for row in rows:
             if not row.problems:
                 batch.rows_valid -= 1
                 batch.rows_invalid += 1
             row.problems = [
                 *row.problems,
-                {"column": header, "message": f"the same citizen ID is in rows {numbers}"},
+                {"column": header, "message": message},
             ]
             row.outcome = ImportRowOutcome.INVALID
         ImportRow.objects.bulk_update(rows, ["problems", "outcome"])
@@ -263,9 +274,12 @@ def import_batch_commit(*, user, batch: ImportBatch) -> ImportBatch:
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.uploaded_by_id != user.pk and not reach.is_superuser:
-            raise NotFound("no such import")
+            raise NotFound(gettext("No such import."))
         if batch.state != ImportState.CHECKED:
-            raise Conflict(f"the import is {batch.get_state_display()}: it cannot be committed")
+            raise Conflict(
+                gettext("The import of %(file)s is %(state)s: it cannot be committed.")
+                % {"file": batch.file_name, "state": batch.get_state_display()}
+            )
         batch.state = ImportState.COMMITTING
         batch.committed_by = user
         batch.progress_done, batch.progress_total = 0, batch.rows_valid

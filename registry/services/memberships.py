@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.utils.translation import gettext
 from guardian.shortcuts import assign_perm, remove_perm
 
 from workflows import conf as workflows_conf
 
 from .. import conf
-from ..models import KIND_LEVEL, Membership, OrgUnit, OrgUnitKind, RegistryEventKind
+from ..models import KIND_LEVEL, Membership, OrgUnit, OrgUnitKind, OrgUnitLevel, RegistryEventKind
 from ..roles import role_permission_codename
 from .audit import registry_event_append, subject_of
 
@@ -26,21 +27,42 @@ def role_permission(role: str) -> Permission:
     return permission
 
 
+def _kind_label(value: str) -> str:
+    for choices in (OrgUnitKind, OrgUnitLevel):
+        if value in choices.values:
+            return str(choices(value).label)
+    return value
+
+
 def membership_check(*, role: str, org_unit: OrgUnit | None) -> None:
     """The role exists and may be held in this unit (``ValueError`` saying why not)."""
     roles = workflows_conf.get("ROLES")
     if role not in roles:
-        raise ValueError(f"unknown role '{role}'; roles are: {', '.join(roles)}")
+        raise ValueError(
+            gettext("Choose one of the roles: %(roles)s.")
+            % {"roles": "、".join(str(label) for label in roles.values())}
+        )
     if org_unit is None:
         return
     if not org_unit.is_active:
-        raise ValueError(f"the org unit {org_unit.code} ({org_unit.name}) is no longer in use")
+        raise ValueError(
+            gettext("%(unit)s (%(code)s) is no longer in use.")
+            % {"unit": org_unit.name, "code": org_unit.code}
+        )
     allowed = conf.get("ROLE_UNIT_KINDS").get(role)
     kind = OrgUnitKind(org_unit.kind)
     if allowed and kind.value not in allowed and KIND_LEVEL[kind].value not in allowed:
         raise ValueError(
-            f"the role {role} ({roles[role]}) cannot be held in {org_unit.name} "
-            f"({kind.label}); it belongs to: {', '.join(allowed)}"
+            gettext(
+                "The role %(role)s cannot be held in %(unit)s (%(kind)s); it belongs to: "
+                "%(allowed)s."
+            )
+            % {
+                "role": roles[role],
+                "unit": org_unit.name,
+                "kind": kind.label,
+                "allowed": "、".join(_kind_label(value) for value in allowed),
+            }
         )
 
 
@@ -60,7 +82,7 @@ def membership_grant(*, user, role: str, org_unit: OrgUnit | None, granted_by=No
     if not _may_grant(granted_by):
         from workflows.exceptions import NotAllowed
 
-        raise NotAllowed("only process owners may grant roles")
+        raise NotAllowed(gettext("Only process owners may grant roles."))
     membership_check(role=role, org_unit=org_unit)
     _, created = Membership.objects.get_or_create(
         user=user, role=role, org_unit=org_unit, defaults={"granted_by": granted_by}
@@ -90,7 +112,7 @@ def membership_revoke(*, membership: Membership, revoked_by=None) -> None:
     if not _may_grant(revoked_by):
         from workflows.exceptions import NotAllowed
 
-        raise NotAllowed("only process owners may revoke roles")
+        raise NotAllowed(gettext("Only process owners may revoke roles."))
     user, role, unit = membership.user, membership.role, membership.org_unit
     permission = role_permission(role)
     if unit is not None:

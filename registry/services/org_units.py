@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from workflows.exceptions import InvalidInput, NotAllowed
 from workflows.scopes import area_code_path
@@ -37,8 +38,11 @@ def org_unit_by_code(code: str) -> OrgUnit:
     unit = OrgUnit.objects.filter(code=(code or "").strip()).first()
     if unit is None:
         raise ValueError(
-            f"unknown org unit '{code}': no county, township, village or institution has this "
-            "code (see the registry's org units)"
+            gettext(
+                "No county, township, village or institution has the code %(code)s; see the "
+                "registry's org units."
+            )
+            % {"code": code}
         )
     return unit
 
@@ -60,26 +64,34 @@ def _may_maintain(user, path: str) -> bool:
 def _area_fields(code: str, kind: str) -> tuple[OrgUnit | None, str]:
     level = area_level(code)
     if level is None:
-        raise InvalidInput(
-            f"'{code}' is not a statistical area code: 12 digits, county 6 + township 3 + "
-            "village 3",
-            {"code": ["not a 12-digit area code"]},
-        )
+        message = gettext(
+            "%(code)s is not a statistical area code: 12 digits, county 6 + township 3 + village 3."
+        ) % {"code": code}
+        raise InvalidInput(message, {"code": [message]})
     if KIND_LEVEL[OrgUnitKind(kind)] != level:
-        raise InvalidInput(
-            f"the code {code} names a {level} unit, but the kind {kind} is not one",
-            {"kind": [f"a {level} code needs a {level} kind"]},
-        )
+        message = gettext(
+            "The code %(code)s names a unit of %(level)s, but a %(kind)s is not one."
+        ) % {
+            "code": code,
+            "level": OrgUnitLevel(level).label,
+            "kind": OrgUnitKind(kind).label,
+        }
+        raise InvalidInput(message, {"kind": [message]})
     if level == OrgUnitLevel.COUNTY:
         return None, area_code_path(code)
     parent_code = area_parent_code(code)
     parent = OrgUnit.objects.filter(code=parent_code).first()
     if parent is None:
-        raise InvalidInput(
-            f"the unit above {code} ({parent_code}) is not in the registry: create it first",
-            {"code": [f"unknown parent {parent_code}"]},
-        )
+        message = gettext(
+            "The unit above %(code)s (%(parent)s) is not in the registry: create it first."
+        ) % {"code": code, "parent": parent_code}
+        raise InvalidInput(message, {"code": [message]})
     return parent, area_code_path(code)
+
+
+def _name_required() -> None:
+    required = gettext("This field is required.")
+    raise InvalidInput(gettext("Enter the unit's name."), {"name": [required]})
 
 
 def org_unit_validate(
@@ -87,25 +99,33 @@ def org_unit_validate(
 ) -> tuple[OrgUnit | None, str]:
     """Check a new unit; returns its parent and scope path, or raises InvalidInput."""
     if kind not in OrgUnitKind.values:
-        raise InvalidInput(f"unknown org-unit kind '{kind}'", {"kind": ["unknown kind"]})
+        message = gettext("Choose one of: %(choices)s.") % {
+            "choices": "、".join(str(label) for label in OrgUnitKind.labels)
+        }
+        raise InvalidInput(message, {"kind": [message]})
     if not name:
-        raise InvalidInput("the name is required", {"name": ["this field is required"]})
-    if OrgUnit.objects.filter(code=code).exists():
-        raise InvalidInput(f"the code {code} is already used", {"code": ["already used"]})
+        _name_required()
+    used = OrgUnit.objects.filter(code=code).first()
+    if used is not None:
+        message = gettext("The code %(code)s is already used by %(unit)s.") % {
+            "code": code,
+            "unit": used.name,
+        }
+        raise InvalidInput(message, {"code": [message]})
     if KIND_LEVEL[OrgUnitKind(kind)] != OrgUnitLevel.INSTITUTION:
         return _area_fields(code, kind)
     if not _INSTITUTION_CODE.match(code) or (len(code) == 12 and code.isdigit()):
-        raise InvalidInput(
-            f"'{code}' is not an institution code: 4–32 letters and digits, not a 12-digit "
-            "area code (use e.g. the unified social credit code)",
-            {"code": ["not an institution code"]},
-        )
+        message = gettext(
+            "%(code)s is not an institution code: 4–32 letters and digits, not a 12-digit "
+            "area code (use e.g. the unified social credit code)."
+        ) % {"code": code}
+        raise InvalidInput(message, {"code": [message]})
     parent = OrgUnit.objects.filter(code=(parent_code or "").strip()).first()
     if parent is None:
-        raise InvalidInput(
-            f"an institution needs the unit it serves: unknown parent '{parent_code}'",
-            {"parent_code": ["unknown org unit"]},
-        )
+        message = gettext(
+            "An institution needs the unit it serves: no unit has the code %(code)s."
+        ) % {"code": parent_code or "—"}
+        raise InvalidInput(message, {"parent_code": [message]})
     return parent, f"{parent.path}{code}."
 
 
@@ -118,7 +138,7 @@ def org_unit_create(
     code, name = (code or "").strip().upper(), (name or "").strip()
     parent, path = org_unit_validate(code=code, name=name, kind=kind, parent_code=parent_code)
     if not _may_maintain(user, path if parent is None else parent.path):
-        raise NotAllowed("only county staff of the county above may add org units")
+        raise NotAllowed(gettext("Only county staff of the county above may add org units."))
     unit = OrgUnit.objects.create(code=code, name=name, kind=kind, parent=parent, path=path)
     if user is not None:
         registry_event_append(
@@ -134,10 +154,12 @@ def org_unit_create(
 def org_unit_update(*, unit: OrgUnit, user, name: str, is_active: bool) -> OrgUnit:
     """Rename or (de)activate a unit. Codes, kinds and places in the tree never change."""
     if not _may_maintain(user, unit.path):
-        raise NotAllowed("only county staff reaching this unit may change it")
+        raise NotAllowed(
+            gettext("Only county staff reaching %(unit)s may change it.") % {"unit": unit.name}
+        )
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("the name is required", {"name": ["this field is required"]})
+        _name_required()
     before = {"name": unit.name, "is_active": unit.is_active}
     unit.name, unit.is_active = name, is_active
     unit.save(update_fields=["name", "is_active"])

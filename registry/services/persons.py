@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from workflows.exceptions import InvalidInput, NotFound
 
@@ -46,18 +48,24 @@ CHANGEABLE = (
 )
 
 
+def _label(name: str) -> str:
+    """A field's label as a clerk knows it (the model's verbose name), else the name."""
+    try:
+        return str(Person._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
 def household_unit_check(unit: OrgUnit | None, code: str = "") -> OrgUnit:
     """A household is registered in a village or community."""
     if unit is None:
-        raise InvalidInput(
-            f"unknown org unit '{code}' for the household", {"household_unit": ["unknown"]}
-        )
+        message = gettext("No village or community has the code %(code)s.") % {"code": code or "—"}
+        raise InvalidInput(message, {"household_unit": [message]})
     if KIND_LEVEL[unit.kind] != OrgUnitLevel.VILLAGE:
-        raise InvalidInput(
-            f"a household is registered in a village or community; {unit.name} ({unit.code}) "
-            "is not one",
-            {"household_unit": ["not a village or community"]},
-        )
+        message = gettext(
+            "A household is registered in a village or community; %(unit)s is not one."
+        ) % {"unit": unit.name}
+        raise InvalidInput(message, {"household_unit": [message]})
     return unit
 
 
@@ -67,24 +75,34 @@ def person_fields_check(fields: dict) -> dict:
     if "name" in clean:
         clean["name"] = (clean["name"] or "").strip()
         if not clean["name"]:
-            raise InvalidInput("the name is required", {"name": ["this field is required"]})
+            required = gettext("This field is required.")
+            raise InvalidInput(gettext("Enter the person's name."), {"name": [required]})
     if "phone" in clean:
         clean["phone"] = (clean["phone"] or "").strip()
     status = clean.get("low_income_status")
     if status is not None and status not in LowIncomeStatus.values:
-        raise InvalidInput(
-            f"unknown low-income status '{status}'", {"low_income_status": ["unknown"]}
-        )
+        message = gettext("Choose one of: %(choices)s.") % {
+            "choices": "、".join(str(label) for label in LowIncomeStatus.labels)
+        }
+        raise InvalidInput(message, {"low_income_status": [message]})
     since, until = clean.get("low_income_since"), clean.get("low_income_until")
     if since and until and until < since:
-        raise InvalidInput(
-            "the low-income status ends before it starts", {"low_income_until": ["before start"]}
-        )
+        message = gettext(
+            "The low-income status ends (%(until)s) before it starts (%(since)s)."
+        ) % {
+            "until": until,
+            "since": since,
+        }
+        raise InvalidInput(message, {"low_income_until": [message]})
     today = timezone.localdate()
     for name in ("deceased_on", "moved_out_on"):
         day = clean.get(name)
         if day is not None and day > today:
-            raise InvalidInput(f"{name} {day} is in the future", {name: ["in the future"]})
+            message = gettext("%(field)s %(day)s is in the future.") % {
+                "field": Person._meta.get_field(name).verbose_name,
+                "day": day,
+            }
+            raise InvalidInput(message, {name: [message]})
     return clean
 
 
@@ -110,10 +128,8 @@ def person_create(*, user, citizen_id: str, name: str, household_unit: OrgUnit, 
         raise InvalidInput(exc.message, {"citizen_id": [exc.message]}) from None
     household_unit_check(household_unit)
     if Person.objects.filter(citizen_id=parsed.number).exists():
-        raise InvalidInput(
-            f"a person with ID {parsed.number} is already registered",
-            {"citizen_id": ["already registered"]},
-        )
+        message = gettext("A person with this citizen ID is already registered.")
+        raise InvalidInput(message, {"citizen_id": [message]})
     person = Person(
         citizen_id=parsed.number,
         birth_date=parsed.birth_date,
@@ -121,7 +137,10 @@ def person_create(*, user, citizen_id: str, name: str, household_unit: OrgUnit, 
         household_unit=household_unit,
     )
     if reach is not None:
-        require(can_write_person(reach, person), "you may not register persons in this unit")
+        require(
+            can_write_person(reach, person),
+            gettext("You may not register persons in %(unit)s.") % {"unit": household_unit.name},
+        )
     _apply(person, person_fields_check({"name": name, **fields}))
     person.save()
     registry_event_append(
@@ -138,11 +157,17 @@ def person_update(*, user, person: Person, reach: Reach | None = None, **fields)
     """Change a person's changeable fields (and household unit), audited with before/after."""
     reach = reach or reach_for(user)
     if not can_read_person(reach, person):
-        raise NotFound("no such person")
-    require(can_write_person(reach, person), "you may read this person but not change them")
+        raise NotFound(gettext("No such person."))
+    require(
+        can_write_person(reach, person),
+        gettext("You may read %(name)s but not change them.") % {"name": person.name},
+    )
     unknown = set(fields) - set(CHANGEABLE) - {"household_unit"}
     if unknown:
-        raise InvalidInput(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            gettext("These fields cannot be changed: %(fields)s.")
+            % {"fields": "、".join(_label(name) for name in sorted(unknown))}
+        )
     person = Person.objects.select_for_update().get(pk=person.pk)
     changes = {}
     unit = fields.pop("household_unit", None)
@@ -150,7 +175,8 @@ def person_update(*, user, person: Person, reach: Reach | None = None, **fields)
         household_unit_check(unit)
         require(
             reach.reaches(unit.path, conf.get("WRITE_ROLES")),
-            "you may not move a person to a unit outside your area",
+            gettext("You may not move %(name)s to %(unit)s: it is outside your area.")
+            % {"name": person.name, "unit": unit.name},
         )
         changes["household_unit"] = [person.household_unit.code, unit.code]
         person.household_unit = unit
@@ -173,9 +199,12 @@ def person_reveal(*, user, person: Person, reach: Reach | None = None) -> dict:
     in the audit chain with what was shown."""
     reach = reach or reach_for(user)
     if not can_read_person(reach, person):
-        raise NotFound("no such person")
+        raise NotFound(gettext("No such person."))
     full_id, full_card = can_see_full_id(reach, person), can_see_full_card(reach, person)
-    require(full_id or full_card, "your role may see this person's numbers only masked")
+    require(
+        full_id or full_card,
+        gettext("Your role may see the numbers of %(name)s only masked.") % {"name": person.name},
+    )
     card = CardAccount.objects.filter(person=person).first()
     shown = {"citizen_id": person.citizen_id if full_id else person.masked_citizen_id}
     shown["card_number"] = (
@@ -196,18 +225,27 @@ def card_account_set(
 ) -> CardAccount:
     reach = reach_for(user)
     if not can_read_person(reach, person):
-        raise NotFound("no such person")
-    require(can_write_person(reach, person), "you may read this person but not change them")
+        raise NotFound(gettext("No such person."))
+    require(
+        can_write_person(reach, person),
+        gettext("You may read %(name)s but not change them.") % {"name": person.name},
+    )
     number = "".join((number or "").split())
     if kind not in CardKind.values:
-        raise InvalidInput(f"unknown card kind '{kind}'", {"kind": ["unknown"]})
+        message = gettext("Choose one of: %(choices)s.") % {
+            "choices": "、".join(str(label) for label in CardKind.labels)
+        }
+        raise InvalidInput(message, {"kind": [message]})
     if not number.isdigit() or not 8 <= len(number) <= 32:
         raise InvalidInput(
             "a card account number is 8 to 32 digits", {"number": ["8 to 32 digits"]}
         )
     status = status or CardStatus.ACTIVE
     if status not in CardStatus.values:
-        raise InvalidInput(f"unknown card status '{status}'", {"status": ["unknown"]})
+        message = gettext("Choose one of: %(choices)s.") % {
+            "choices": "、".join(str(label) for label in CardStatus.labels)
+        }
+        raise InvalidInput(message, {"status": [message]})
     card, created = CardAccount.objects.update_or_create(
         person=person,
         defaults={
@@ -234,12 +272,13 @@ def assignment_create(
     """Assign a person's case to an institution (county staff, or the process pack's handlers
     with ``user=None``): its assessors/providers may then see the person."""
     if KIND_LEVEL[institution.kind] != OrgUnitLevel.INSTITUTION:
-        raise InvalidInput(f"{institution.name} is not an institution")
+        message = gettext("%(unit)s is not an institution.") % {"unit": institution.name}
+        raise InvalidInput(message, {"institution": [message]})
     if user is not None:
         reach = reach_for(user)
         require(
             reach.reaches(person.household_unit.path, ["county_staff"]),
-            "only county staff may assign cases to institutions",
+            gettext("Only county staff may assign cases to institutions."),
         )
     assignment = InstitutionAssignment.objects.create(
         person=person, institution=institution, case_reference=case_reference
@@ -260,7 +299,7 @@ def assignment_end(*, user, assignment: InstitutionAssignment) -> None:
     if user is not None:
         require(
             reach_for(user).reaches(assignment.person.household_unit.path, ["county_staff"]),
-            "only county staff may end institution assignments",
+            gettext("Only county staff may end institution assignments."),
         )
     assignment.ended_at = timezone.now()
     assignment.save(update_fields=["ended_at"])

@@ -42,6 +42,13 @@ def _registry_settings(settings, tmp_path):
 
 
 @pytest.fixture
+def chinese():
+    """Messages in Chinese, as a clerk reads them (the registry tests otherwise run in English)."""
+    with translation.override("zh-hans"):
+        yield
+
+
+@pytest.fixture
 def units(org_units):
     return org_units
 

@@ -48,7 +48,7 @@ def test_a_bad_code_is_shown_on_the_form(admin_client_for, units):
         {"code": "330102109201", "name": "孤村", "kind": "village", "is_active": "on"},
     )
     assert response.status_code == 200
-    assert "the unit above 330102109201 (330102109000) is not in the registry" in (
+    assert "330102109201的上级单位（330102109000）不在人员库中，请先创建上级单位。" in (
         response.content.decode()
     )
     assert not OrgUnit.objects.filter(code="330102109201").exists()

@@ -78,33 +78,31 @@ def test_granting_twice_is_a_no_op_and_revoking_removes_permission_and_membershi
     ]
 
 
-def test_granting_in_an_unknown_unit_is_refused_with_a_clear_message(make_user):
+def test_granting_in_an_unknown_unit_is_refused_with_a_clear_message(make_user, chinese):
     user = make_user("li")
     with pytest.raises(ValueError) as caught:
         role_grant(user=user, role="township_staff", org_unit="330102999000")
     assert str(caught.value) == (
-        "unknown org unit '330102999000': no county, township, village or institution has "
-        "this code (see the registry's org units)"
+        "没有代码为330102999000的县、乡镇、村（社区）或机构，请查看人员库的单位列表。"
     )
     assert not Membership.objects.exists()
 
 
-def test_grant_role_command_names_the_unknown_unit(make_user):
+def test_grant_role_command_names_the_unknown_unit(make_user, chinese):
     make_user("li")
-    with pytest.raises(CommandError, match="unknown org unit '330102999000'"):
+    with pytest.raises(CommandError, match="^没有代码为330102999000的县、乡镇、村（社区）或机构"):
         call_command("grant_role", "li", "township_staff", "--org-unit", "330102999000")
     call_command("grant_role", "li", "township_staff", "--org-unit", TOWNSHIP_B)
     li = get_user_model().objects.get(username="li")
     assert resolver().grants(li) == [Grant("township_staff", TOWNSHIP_B, "330102.102.")]
 
 
-def test_a_role_is_held_only_in_the_kind_of_unit_it_belongs_to(make_user):
+def test_a_role_is_held_only_in_the_kind_of_unit_it_belongs_to(make_user, chinese):
     user = make_user("li")
     with pytest.raises(ValueError) as caught:
         resolver().grant(user=user, role="provider", scope=TOWNSHIP_A)
     assert str(caught.value) == (
-        "the role provider (服务机构) cannot be held in 城关镇 (镇); it belongs to: service, "
-        "hospital"
+        "“服务机构”岗位不能设在城关镇（镇），只能设在：服务机构（辅具/康复）、定点医院。"
     )
 
 

@@ -31,7 +31,7 @@ from .common import (
 
 
 def _invalid(field: str, message: str):
-    return InvalidInput(f"{field}: {message}", {field: [message]})
+    return InvalidInput(message, {field: [message]})
 
 
 def _person(citizen_id: str) -> Person:

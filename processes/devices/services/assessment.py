@@ -31,9 +31,7 @@ def on_assign_assessment(*, task, instance, user, data: dict) -> dict:
     institution = next((i for i in rules.assessment_institutions() if i.code == code), None)
     if institution is None:
         message = _("Choose one of the assessment institutions.")
-        raise InvalidInput(
-            f"assessment_institution: {message}", {"assessment_institution": [message]}
-        )
+        raise InvalidInput(message, {"assessment_institution": [message]})
     fsm(application, lambda: application.assign_assessment(institution=institution))
     application.save()
     assign_after_commit(application, institution)
@@ -50,7 +48,7 @@ def plan_lines(rows) -> list[dict]:
     checked row by row; field errors name ``plan.<row>.<field>``."""
     if not isinstance(rows, list) or not rows:
         message = _("Add at least one device to the plan.")
-        raise InvalidInput(f"plan: {message}", {"plan": [message]})
+        raise InvalidInput(message, {"plan": [message]})
     codes = [str((r or {}).get("device_code") or "").strip().upper() for r in rows]
     devices = {d.code: d for d in Device.objects.filter(code__in=codes, is_active=True)}
     errors: dict[str, list[str]] = {}

@@ -62,7 +62,7 @@ def locked_application(pk: int) -> DeviceApplication:
         .first()
     )
     if application is None:
-        raise NotFound(f"device application {pk} does not exist")
+        raise NotFound(_("This device application does not exist."))
     return application
 
 
@@ -75,7 +75,7 @@ def application_of(instance: ProcessInstance) -> DeviceApplication:
         .first()
     )
     if application is None:
-        raise NotFound(f"process instance {instance.pk} runs no device application")
+        raise NotFound(_("This procedure runs no device application."))
     return application
 
 
@@ -128,7 +128,7 @@ def required_text(data: dict, field: str, *, limit: int = 2000) -> str:
     text = str(data.get(field) or "").strip()
     if not text:
         message = _("This field is required.")
-        raise InvalidInput(f"{field}: {message}", {field: [message]})
+        raise InvalidInput(message, {field: [message]})
     return text[:limit]
 
 
@@ -141,7 +141,7 @@ def choice(data: dict, field: str, allowed: dict[str, str]) -> str:
     value = str(data.get(field) or "")
     if value not in allowed:
         message = _("Choose one of: %(choices)s.") % {"choices": "、".join(allowed.values())}
-        raise InvalidInput(f"{field}: {message}", {field: [message]})
+        raise InvalidInput(message, {field: [message]})
     return value
 
 
@@ -150,4 +150,4 @@ def date_field(data: dict, field: str) -> date:
         return date.fromisoformat(str(data.get(field) or "")[:10])
     except ValueError:
         message = _("Enter a date like 2025-03-31.")
-        raise InvalidInput(f"{field}: {message}", {field: [message]}) from None
+        raise InvalidInput(message, {field: [message]}) from None

@@ -34,7 +34,7 @@ FOLLOW_UP = {c.value: str(c.label) for c in FollowUpOutcome}
 def _not_in_future(day, field: str):
     if day > timezone.localdate():
         message = _("This date is in the future.")
-        raise InvalidInput(f"{field}: {message}", {field: [message]})
+        raise InvalidInput(message, {field: [message]})
     return day
 
 

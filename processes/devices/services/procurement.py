@@ -28,7 +28,7 @@ def _refusal(code: str, categories: set[str], day) -> InvalidInput:
             "%(institution)s holds no service agreement in force on %(day)s that covers "
             "the plan's categories (%(categories)s)."
         ) % {"institution": institution.name, "day": day.isoformat(), "categories": names}
-    return InvalidInput(f"service_institution: {message}", {"service_institution": [message]})
+    return InvalidInput(message, {"service_institution": [message]})
 
 
 def on_procurement(*, task, instance, user, data: dict) -> dict:

@@ -64,7 +64,7 @@ def locked_cycle(cycle_id: int) -> MedicationCycle:
         raise RuntimeError("locked_cycle needs a transaction")
     cycle = MedicationCycle.objects.select_for_update().filter(pk=cycle_id).first()
     if cycle is None:
-        raise NotFound(f"medication-subsidy cycle {cycle_id} does not exist")
+        raise NotFound(_("This medication-subsidy cycle does not exist."))
     return cycle
 
 
@@ -85,6 +85,19 @@ def fsm(action: Callable[[], object], conflict: str) -> None:
         if type(exc).__name__ != "TransitionNotAllowed":
             raise
         raise Conflict(conflict) from None
+
+
+def no_list_message(cycle: MedicationCycle, code: str) -> str:
+    """Why a township code is refused: the cycle has no list for it (the unit named)."""
+    unit = OrgUnit.objects.filter(code=code).first()
+    return _("%(unit)s has no list in the %(year)s cycle.") % {
+        "unit": unit.name if unit is not None else code,
+        "year": cycle.year,
+    }
+
+
+def not_a_township(cycle: MedicationCycle, code: str) -> NotFound:
+    return NotFound(no_list_message(cycle, code))
 
 
 def required_text(value, field: str, message: str) -> str:
@@ -115,5 +128,5 @@ def cycle_for_instance(instance) -> MedicationCycle:
     cycle_id = (instance.variables or {}).get("cycle_id")
     found = MedicationCycle.objects.filter(instance=instance).values_list("pk", flat=True).first()
     if found is None and cycle_id is None:
-        raise NotFound(f"process instance {instance.pk} runs no medication-subsidy cycle")
+        raise NotFound(_("This procedure runs no medication-subsidy cycle."))
     return locked_cycle(found or int(cycle_id))

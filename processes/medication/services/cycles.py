@@ -48,8 +48,9 @@ def county_for(code: str | None) -> OrgUnit:
     while unit is not None and unit.level in (OrgUnitLevel.VILLAGE, OrgUnitLevel.TOWNSHIP):
         unit = unit.parent
     if unit is None or unit.kind != OrgUnitKind.COUNTY:
+        named = OrgUnit.objects.filter(code=code).values_list("name", flat=True).first()
         message = _("A medication-subsidy cycle belongs to a county; %(code)s is not in one.") % {
-            "code": code
+            "code": named or code
         }
         raise InvalidInput(message, {"org_unit": [message]})
     return unit
@@ -124,7 +125,8 @@ def start_from_form(*, user, org_unit, business_key, variables: dict) -> Process
                 instance=instance
             )
         elif user is not None:  # lost a race with another start of the same year
-            raise InvalidInput(instance.variables.get("refusal") or "", {"year": ["exists"]})
+            message = existing_cycle_message(MedicationCycle.objects.get(year=year))
+            raise InvalidInput(message, {"year": [message]})
         else:
             cycle = MedicationCycle.objects.get(year=year)
             record(

@@ -38,6 +38,7 @@ from .common import (
     chunks,
     cycle_for_instance,
     locked_cycle,
+    not_a_township,
     record,
     require_county_staff,
     require_state,
@@ -293,7 +294,7 @@ def bank_return_apply(*, user, batch_id: int, upload) -> ReturnOutcome:
         with transaction.atomic():
             batch = PayoutBatch.objects.filter(pk=batch_id).select_related("cycle").first()
             if batch is None:
-                raise NotFound(f"payout batch {batch_id} does not exist")
+                raise NotFound(_("This payout batch does not exist."))
             cycle = locked_cycle(batch.cycle_id)
             require_county_staff(user, cycle)
             batch = PayoutBatch.objects.get(pk=batch_id)
@@ -316,7 +317,7 @@ def bank_return_apply(*, user, batch_id: int, upload) -> ReturnOutcome:
                 shown = problems[:MAX_PROBLEMS]
                 message = _("The return file was not applied: %(n)s row(s) do not fit. ") % {
                     "n": len(problems)
-                } + "; ".join(shown)
+                } + files.joined(shown)
                 raise InvalidInput(message, {"file": shown})
             if not matched:
                 raise InvalidInput(_("The file has no data rows."), {"file": [_("Empty.")]})
@@ -426,7 +427,7 @@ def on_bank_return(*, task, instance, user, data: dict) -> dict:
 def _failed_entry(entry_id: int, user) -> tuple:
     found = MedicationEntry.objects.filter(pk=entry_id).values_list("cycle_id", flat=True)
     if not found:
-        raise NotFound(f"entry {entry_id} does not exist")
+        raise NotFound(_("This row of the list does not exist."))
     cycle = locked_cycle(found[0])
     entry = MedicationEntry.objects.select_related("township", "person").get(pk=entry_id)
     require_township_staff(user, entry.township)
@@ -487,7 +488,7 @@ def on_account_correction(*, task, instance, user, data: dict) -> dict:
         .first()
     )
     if township_list is None:
-        raise NotFound(f"{task.scope} is not a township of this cycle")
+        raise not_a_township(cycle, task.scope)
     require_township_staff(user, township_list.township)
     left = _awaiting_correction(cycle).filter(township=township_list.township).count()
     if left:

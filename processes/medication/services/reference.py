@@ -72,7 +72,7 @@ def _read(upload: files.Upload, kind: str) -> list[ReferenceRow]:
         more = len(problems) - len(shown)
         message = _("The file was not used: %(n)s row(s) have problems. ") % {
             "n": len(problems)
-        } + "; ".join(shown)
+        } + files.joined(shown)
         if more:
             message += _(" … and %(n)s more.") % {"n": more}
         raise InvalidInput(message, {"file": shown})
@@ -147,7 +147,7 @@ def _previous_recipients(cycle, rows: list[ReferenceRow]) -> int:
             % {"row": r.row_number, "id": r.citizen_id}
             for r in unknown[:MAX_PROBLEMS]
         ]
-        message = _("The file was not used: register these persons first. ") + "; ".join(shown)
+        message = _("The file was not used: register these persons first. ") + files.joined(shown)
         raise InvalidInput(message, {"file": shown})
     listed = set(
         cycle.entries.filter(source=EntrySource.CONTINUING)

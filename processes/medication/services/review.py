@@ -28,6 +28,7 @@ from .common import (
     cycle_for_instance,
     fsm,
     locked_cycle,
+    not_a_township,
     record,
     require_county_staff,
     require_role,
@@ -60,7 +61,7 @@ def entry_decide(*, user, entry_id: int, decision: str, reason: str = "") -> Med
     with transaction.atomic():
         found = MedicationEntry.objects.filter(pk=entry_id).values_list("cycle_id", flat=True)
         if not found:
-            raise NotFound(f"entry {entry_id} does not exist")
+            raise NotFound(_("This row of the list does not exist."))
         cycle = locked_cycle(found[0])
         entry = MedicationEntry.objects.select_related("township").get(pk=entry_id)
         require_township_staff(user, entry.township)
@@ -105,7 +106,7 @@ def entries_bulk_approve(*, user, cycle_id: int, township_code: str) -> int:
             .first()
         )
         if township_list is None:
-            raise NotFound(f"{township_code} is not a township of this cycle")
+            raise not_a_township(cycle, township_code)
         require_township_staff(user, township_list.township)
         require_state(cycle, CycleState.REVIEWING)
         _open_list(cycle, township_list.township)
@@ -159,7 +160,7 @@ def on_township_review(*, task, instance, user, data: dict) -> dict:
         .first()
     )
     if township_list is None:
-        raise NotFound(f"{task.scope} is not a township of this cycle")
+        raise not_a_township(cycle, task.scope)
     require_township_staff(user, township_list.township)
     _open_list(cycle, township_list.township)
     rows = cycle.entries.filter(township=township_list.township)

@@ -30,6 +30,7 @@ from .common import (
     cycle_for_instance,
     fsm,
     locked_cycle,
+    no_list_message,
     record,
     require_state,
     require_township_staff,
@@ -48,7 +49,7 @@ def _open_survey(cycle_id: int, township_code: str, user) -> tuple[MedicationCyc
         .first()
     )
     if township_list is None:
-        message = _("%(code)s is not a township of this cycle.") % {"code": township_code}
+        message = no_list_message(cycle, township_code)
         raise InvalidInput(message, {"township": [message]})
     require_township_staff(user, township_list.township)
     if township_list.state != TownshipListState.SURVEYING:

@@ -16,11 +16,12 @@ from processes.devices.models import (
     PurchaseOrder,
     SettlementLine,
 )
+from processes.devices.services.common import locked_application
 from processes.devices.services.settlement import settlement_run
 from registry.models import Certificate
 from registry.services.certificates import certificate_cancel
 from tests.registry.factories import VILLAGE_A1, make_person
-from workflows.exceptions import InvalidInput
+from workflows.exceptions import InvalidInput, NotFound
 from workflows.models import ProcessInstance
 
 from .conftest import (
@@ -48,8 +49,9 @@ def test_an_applicant_without_a_valid_certificate_is_refused_and_nothing_is_writ
     assert refused.value.fields == {"citizen_id": ["赵无证没有有效的残疾人证，请先办理或换领。"]}
 
     certificate_cancel(user=None, certificate=Certificate.objects.get(person=adult), reason="迁出")
-    with pytest.raises(InvalidInput, match="citizen_id"):
+    with pytest.raises(InvalidInput) as refused:
         register(staff["village"], adult)
+    assert refused.value.fields == {"citizen_id": ["王建国没有有效的残疾人证，请先办理或换领。"]}
     assert not DeviceApplication.objects.exists()
     assert not ProcessInstance.objects.filter(definition__key="assistive_device_fitting").exists()
 
@@ -58,6 +60,7 @@ def test_a_person_not_in_the_registry_and_a_bad_citizen_id_are_refused(catalogue
     with pytest.raises(InvalidInput) as refused:
         register(staff["village"], type("P", (), {"citizen_id": "11010519491231002X"}))
     assert list(refused.value.fields) == ["citizen_id"]
+    assert [refused.value.message] == refused.value.fields["citizen_id"]  # no raw field name
     with pytest.raises(InvalidInput) as refused:
         register(staff["village"], type("P", (), {"citizen_id": "110105194912310021"}))
     assert "check digit" in refused.value.fields["citizen_id"][0]
@@ -217,3 +220,8 @@ def test_a_settlement_run_by_someone_not_county_staff_is_refused(clock, catalogu
     with pytest.raises(NotAllowed):
         settlement_run(period=date(2025, 2, 1), user=staff["provider"])
     assert settlement_run(period=date(2025, 2, 1), user=staff["county"]).lines == 0
+
+
+def test_a_missing_application_is_refused_in_chinese(db):
+    with transaction.atomic(), pytest.raises(NotFound, match="^该辅助器具适配申请不存在。$"):
+        locked_application(999999)

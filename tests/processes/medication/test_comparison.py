@@ -138,6 +138,23 @@ def test_a_reference_file_that_does_not_fit_is_refused_whole(
     assert not ReferenceFile.objects.exists() and not ReferenceRow.objects.exists()
 
 
+def test_row_problems_of_a_reference_file_are_listed_in_chinese(year, county_clerk):
+    year.start()
+    rows = [
+        ["姓名", "公民身份号码", "迁出日期"],
+        ["某", "11010519491231002X", "去年"],
+        ["某", "11010519491231002X", "2024-02-30"],
+    ]
+    with translation.override("zh-hans"), pytest.raises(InvalidInput) as refused:
+        reference_upload(
+            user=county_clerk, cycle_id=year.cycle.pk, kind="moves", upload=upload("x.csv", rows)
+        )
+    assert refused.value.message == (
+        "文件未导入：有2行存在问题。第2行：“去年”不是日期，请写成 2024-05-01 的格式；"
+        "第3行：“2024-02-30”不是有效的日期"
+    )
+
+
 def test_the_same_reference_file_twice_is_refused_and_only_county_staff_upload(
     year, county_clerk, township_a
 ):

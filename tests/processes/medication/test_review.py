@@ -13,8 +13,9 @@ from django.utils import translation
 from processes.medication import selectors
 from processes.medication.models import CycleState, EntryState, TownshipListState
 from processes.medication.services.review import entries_bulk_approve, entry_decide
-from tests.registry.factories import VILLAGE_A1
-from workflows.exceptions import Conflict, InvalidInput, NotAllowed
+from registry.models import OrgUnit
+from tests.registry.factories import COUNTY, VILLAGE_A1
+from workflows.exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from workflows.models import AuditEvent, HumanTaskState
 
 from .conftest import TOWNSHIP_A, TOWNSHIP_B, complete, open_tasks, person
@@ -210,3 +211,16 @@ def test_the_review_finishes_when_another_process_made_its_tasks(year):
         complete(year.instance, "township_review", user, scope=code)
         _runtime.cache_clear()
     assert open_tasks(year.instance, "county_approval").exists()
+
+
+def test_a_missing_row_list_or_cycle_is_named_in_chinese(year, township_a):
+    county = OrgUnit.objects.get(code=COUNTY)
+    year.start()
+    with translation.override("zh-hans"):
+        with pytest.raises(NotFound, match="^名单中没有这一条记录。$"):
+            entry_decide(user=township_a, entry_id=999999, decision="approve")
+        with pytest.raises(NotFound, match="^没有这个药费补助周期。$"):
+            entries_bulk_approve(user=township_a, cycle_id=999999, township_code=TOWNSHIP_A)
+        with pytest.raises(NotFound) as refused:
+            entries_bulk_approve(user=township_a, cycle_id=year.cycle.pk, township_code=COUNTY)
+    assert refused.value.message == f"{county.name}在{year.cycle.year}年药费补助周期中没有名单。"

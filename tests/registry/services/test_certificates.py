@@ -60,14 +60,20 @@ def test_a_number_that_does_not_match_the_person_or_fields_is_refused(
 @pytest.mark.parametrize(
     "category, grade, included, message",
     [
-        (8, 2, [], "unknown disability category 8 (1–7)"),
-        (4, 5, [], "unknown disability grade 5 (1–4)"),
-        (7, 1, [6], "a 多重 certificate names the two or more categories it includes (1–6)"),
-        (4, 1, [6], "only a 多重 certificate includes other categories"),
+        (8, 2, [], "请选择残疾类别：视力、听力、言语、肢体、智力、精神、多重。"),
+        (4, 5, [], "请选择残疾等级：一级、二级、三级、四级。"),
+        (
+            7,
+            1,
+            [6],
+            "多重残疾的残疾人证须写明包含的两个或以上残疾类别，可选：视力、听力、言语、肢体、"
+            "智力、精神。",
+        ),
+        (4, 1, [6], "只有多重残疾的残疾人证才填写包含类别。"),
     ],
 )
 def test_unknown_categories_grades_and_bad_multiple_parts_are_refused(
-    holder, county_staff, category, grade, included, message
+    holder, county_staff, category, grade, included, message, chinese
 ):
     with pytest.raises(InvalidInput) as caught:
         certificate_issue(
@@ -79,6 +85,8 @@ def test_unknown_categories_grades_and_bad_multiple_parts_are_refused(
             included_categories=included,
         )
     assert caught.value.message == message
+    field = "included_categories" if included else ("category" if category == 8 else "grade")
+    assert caught.value.fields == {field: [message]}
     assert not Certificate.objects.filter(person=holder).exists()
 
 
@@ -95,15 +103,19 @@ def test_a_multiple_certificate_records_its_parts(holder, county_staff):
     assert certificate.included_names == "肢体、精神"
 
 
-def test_a_person_holds_one_live_certificate(person_a, county_staff):
-    with pytest.raises(Conflict, match="王小明 already holds certificate"):
+def test_a_person_holds_one_live_certificate(person_a, county_staff, chinese):
+    live = Certificate.objects.get(person=person_a)
+    with pytest.raises(Conflict) as refused:
         certificate_issue(
             user=county_staff, person=person_a, category=4, grade=1, issued_on=date(2024, 1, 1)
         )
+    assert refused.value.message == (
+        f"王小明已持有残疾人证{live.number}（有效），请改为补发、换领或注销。"
+    )
 
 
-def test_only_county_staff_issue_certificates(holder, township_a_staff):
-    with pytest.raises(NotAllowed, match="only the county federation issues"):
+def test_only_county_staff_issue_certificates(holder, township_a_staff, chinese):
+    with pytest.raises(NotAllowed, match="^只有县残联可以发放和变更残疾人证。$"):
         certificate_issue(
             user=township_a_staff, person=holder, category=4, grade=1, issued_on=date(2024, 1, 1)
         )
@@ -133,7 +145,7 @@ def test_a_reassessment_gives_a_new_number_and_validity(person_a, county_staff):
     assert not new.covers_psychiatric
 
 
-def test_cancel_and_renew_are_audited_transitions(person_a, county_staff):
+def test_cancel_and_renew_are_audited_transitions(person_a, county_staff, chinese):
     certificate = person_a.certificates.get()
     with time_machine.travel(date(2031, 1, 15)):
         assert certificates_refresh_statuses() == {"expiring": 1, "expired": 0}
@@ -145,8 +157,9 @@ def test_cancel_and_renew_are_audited_transitions(person_a, county_staff):
         )
     assert renewed.status == "valid" and renewed.valid_until == date(2041, 3, 2)
     certificate_cancel(user=county_staff, certificate=renewed, reason="死亡注销")
-    with pytest.raises(Conflict, match="is 已注销: it cannot be cancelled"):
+    with pytest.raises(Conflict) as refused:
         certificate_cancel(user=county_staff, certificate=renewed, reason="again")
+    assert refused.value.message == f"王小明的残疾人证{renewed.number}状态为“已注销”，不能注销。"
     kinds = list(
         RegistryEvent.objects.filter(subject=f"certificate:{certificate.pk}")
         .order_by("sequence")

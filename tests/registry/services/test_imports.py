@@ -80,7 +80,7 @@ def test_a_changed_row_updates_by_citizen_id(county_staff):
     assert Person.objects.get(name="测试2").life_status == "deceased"
 
 
-def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, person_a):
+def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, person_a, chinese):
     good = row(name="好人", sequence=101)
     twin = row(name="重复", sequence=103)
     mismatch = row(name="证号不符", sequence=105)
@@ -106,16 +106,16 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
             "残疾人证号",
             "the certificate number says category 6 (精神) but the category is 4 (肢体)",
         ),
-        (5, "户籍地区划代码", "unknown org unit 330102101299: no village or community has it"),
-        (6, "公民身份号码", "the same citizen ID is in rows 6, 7"),
-        (7, "公民身份号码", "the same citizen ID is in rows 6, 7"),
+        (5, "户籍地区划代码", "没有区划代码为330102101299的村（社区）。"),
+        (6, "公民身份号码", "同一身份证号出现在第6、7行。"),
+        (7, "公民身份号码", "同一身份证号出现在第6、7行。"),
         (
             8,
             "姓名",
-            f"conflicts with the registry: ID {person_a.citizen_id} is registered as 王小明, "
-            "the row says 王晓明; check the ID, or correct the name in the registry first",
+            f"与人员库不一致：身份证号{person_a.citizen_id}登记的姓名是王小明，本行填的是王晓明；"
+            "请核对身份证号，或先在人员库中更正姓名。",
         ),
-        (9, "残疾人证号", "empty, but other certificate columns are filled in"),
+        (9, "残疾人证号", "此列为空，但残疾人证的其他列已填写。"),
         (
             9,
             "残疾类别",
@@ -131,6 +131,33 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
     batch = import_batch_commit(user=county_staff, batch=batch)
     assert batch.rows_created == 1
     assert set(Person.objects.values_list("name", flat=True)) == {"王小明", "好人"}
+
+
+def test_bad_names_phones_statuses_and_dates_are_reported_in_chinese(county_staff, chinese):
+    rows = [
+        row(sequence=201, name="", 联系电话="电话号", 困难类别="贫困", 死亡日期="去年"),
+        row(
+            sequence=203,
+            village="330102101000",
+            困难类别="低保",
+            困难认定日期="2024-05-01",
+            困难终止日期="2023-01-01",
+            户籍迁出日期="2099-01-01",
+        ),
+        row(sequence=205, 困难认定日期="2024-02-30"),
+    ]
+    batch = upload(county_staff, xlsx_bytes(rows))
+    assert report(batch) == [
+        (2, "姓名", "姓名为空。"),
+        (2, "联系电话", "“电话号”不是电话号码。"),
+        (2, "困难类别", "“贫困”不是困难类别，请填写低保、特困或无。"),
+        (2, "死亡日期", "“去年”不是日期，请写成 2024-05-01 的格式"),
+        (2, "困难类别", "填了困难认定或终止日期，但没有填困难类别，请填写低保或特困。"),
+        (3, "户籍迁出日期", "2099-01-01晚于今天。"),
+        (3, "困难终止日期", "困难终止日期（2023-01-01）早于认定日期（2024-05-01）。"),
+        (3, "户籍地区划代码", "城关镇（330102101000）不是村或社区。"),
+        (4, "困难认定日期", "“2024-02-30”不是有效的日期"),
+    ]
 
 
 def test_an_id_typed_as_a_number_is_reported(county_staff):
@@ -189,17 +216,17 @@ def test_a_header_with_merged_or_empty_cells_in_it_is_refused(county_staff):
     )
 
 
-def test_empty_rows_between_data_rows_refuse_the_file(county_staff):
+def test_empty_rows_between_data_rows_refuse_the_file(county_staff, chinese):
     rows = people(3)
     batch = upload(county_staff, xlsx_bytes([rows[0], None, rows[1], rows[2]]))
     assert batch.state == "refused"
     assert batch.message == (
-        "row 3 is empty but row 4 holds data: remove the empty rows between data rows (or the "
-        "second table below the first) and upload again"
+        "第3行为空，但第4行有数据：请删除数据行之间的空行（或第一张表下方的第二张表）后重新上传。"
     )
     assert not ImportRow.objects.exists()
-    with pytest.raises(Conflict, match="the import is 文件不可用: it cannot be committed"):
+    with pytest.raises(Conflict) as refused:
         import_batch_commit(user=county_staff, batch=batch)
+    assert refused.value.message == "“名册.xlsx”的导入状态为“文件不可用”，不能确认导入。"
     assert not Person.objects.exists()
 
 
@@ -208,12 +235,9 @@ def test_trailing_empty_rows_are_ignored(county_staff):
     assert (batch.state, batch.rows_read) == ("checked", 2)
 
 
-def test_a_file_with_only_a_header_is_refused(county_staff):
+def test_a_file_with_only_a_header_is_refused(county_staff, chinese):
     batch = upload(county_staff, xlsx_bytes([]))
-    assert (batch.state, batch.message) == (
-        "refused",
-        "the file has no data rows below the header row",
-    )
+    assert (batch.state, batch.message) == ("refused", "文件在列名行下面没有数据行。")
 
 
 def test_a_password_protected_workbook_is_refused(county_staff):
@@ -256,23 +280,24 @@ def test_files_that_are_not_usable_say_why(county_staff, content, name, message)
     assert refused(county_staff, content, name) == message
 
 
-def test_only_county_staff_import(township_a_staff, auditor):
+def test_only_county_staff_import(township_a_staff, auditor, chinese):
     for user in (township_a_staff, auditor):
-        with pytest.raises(NotAllowed, match="only county staff import"):
+        with pytest.raises(NotAllowed, match="^只有县残联工作人员可以导入人员和残疾人证。$"):
             upload(user, xlsx_bytes(people(1)))
     assert not ImportBatch.objects.exists()
 
 
-def test_a_batch_is_committed_once(county_staff):
+def test_a_batch_is_committed_once(county_staff, chinese):
     batch = import_batch_commit(
         user=county_staff, batch=upload(county_staff, xlsx_bytes(people(2)))
     )
-    with pytest.raises(Conflict, match="the import is 已导入: it cannot be committed"):
+    with pytest.raises(Conflict) as refused:
         import_batch_commit(user=county_staff, batch=batch)
+    assert refused.value.message == "“名册.xlsx”的导入状态为“已导入”，不能确认导入。"
     assert Person.objects.count() == 2
 
 
-def test_a_newer_certificate_file_replaces_the_live_one_and_audits_it(county_staff):
+def test_a_newer_certificate_file_replaces_the_live_one_and_audits_it(county_staff, chinese):
     first = row(sequence=21, category="精神", grade="二级", issued="2018-01-01")
     import_batch_commit(user=county_staff, batch=upload(county_staff, xlsx_bytes([first])))
     later = row(sequence=21, category="精神", grade="一级", issued="2024-01-01")
@@ -283,7 +308,15 @@ def test_a_newer_certificate_file_replaces_the_live_one_and_audits_it(county_sta
     assert RegistryEvent.objects.filter(kind="certificate_reissued").count() == 1
     older = row(sequence=21, category="精神", grade="三级", issued="2015-01-01")
     stale = upload(county_staff, xlsx_bytes([older]))
-    assert report(stale)[0][2].startswith("conflicts with the registry: it holds certificate")
+    live = Certificate.objects.get(status="valid")
+    assert report(stale) == [
+        (
+            2,
+            "残疾人证号",
+            f"与人员库不一致：{live.person.name}持有2024-01-01发放的残疾人证{live.number}，"
+            "比本行的更新。",
+        )
+    ]
 
 
 def test_no_copy_of_an_uploaded_file_stays_on_disk(county_staff, settings):

@@ -47,7 +47,7 @@ def test_a_bad_id_registers_nobody(units, county_staff, citizen_id, message):
     assert not RegistryEvent.objects.filter(kind="person_created").exists()
 
 
-def test_a_household_is_a_village_or_community(units, county_staff):
+def test_a_household_is_a_village_or_community(units, county_staff, chinese):
     with pytest.raises(InvalidInput) as caught:
         person_create(
             user=county_staff,
@@ -55,14 +55,15 @@ def test_a_household_is_a_village_or_community(units, county_staff):
             name="赵一",
             household_unit=units[TOWNSHIP_A],
         )
-    assert caught.value.message == (
-        "a household is registered in a village or community; 城关镇 (330102101000) is not one"
-    )
+    message = "户籍地应为村或社区，城关镇不是村或社区。"
+    assert caught.value.message == message
+    assert caught.value.fields == {"household_unit": [message]}
     assert not Person.objects.exists()
 
 
-def test_township_staff_register_only_in_their_township(units, township_a_staff):
-    with pytest.raises(NotAllowed, match="you may not register persons in this unit"):
+def test_township_staff_register_only_in_their_township(units, township_a_staff, chinese):
+    village = units[VILLAGE_B1].name
+    with pytest.raises(NotAllowed, match=f"^您不能在{village}登记人员。$"):
         person_create(
             user=township_a_staff,
             citizen_id="11010519491231002X",
@@ -84,17 +85,17 @@ def test_a_death_date_makes_the_person_deceased(person_a, county_staff):
     assert person.life_status == "deceased"
 
 
-def test_the_id_cannot_be_changed(person_a, county_staff):
-    with pytest.raises(InvalidInput, match="these fields cannot be changed: citizen_id"):
+def test_the_id_cannot_be_changed(person_a, county_staff, chinese):
+    with pytest.raises(InvalidInput, match="^以下信息不能修改：公民身份号码。$"):
         person_update(user=county_staff, person=person_a, citizen_id="11010519491231002X")
 
 
 def test_changes_outside_the_area_are_not_found_and_the_auditor_may_not_change(
-    person_a, township_b_staff, auditor
+    person_a, township_b_staff, auditor, chinese
 ):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^查无此人。$"):
         person_update(user=township_b_staff, person=person_a, phone="1")
-    with pytest.raises(NotAllowed, match="you may read this person but not change them"):
+    with pytest.raises(NotAllowed, match="^您可以查看王小明的信息，但不能修改。$"):
         person_update(user=auditor, person=person_a, phone="1")
     assert Person.objects.get(pk=person_a.pk).phone == "13800000001"
 
@@ -123,8 +124,8 @@ def test_a_card_number_is_digits(person_a, county_staff):
     assert not CardAccount.objects.exists()
 
 
-def test_petition_staff_read_but_do_not_see_full_numbers(person_a, make_user):
+def test_petition_staff_read_but_do_not_see_full_numbers(person_a, make_user, chinese):
     petition = make_user("petition_wu", ("petition_office", COUNTY))
-    with pytest.raises(NotAllowed, match="your role may see this person's numbers only masked"):
+    with pytest.raises(NotAllowed, match="^您的角色只能查看王小明的号码的脱敏形式。$"):
         person_reveal(user=petition, person=person_a)
     assert not RegistryEvent.objects.filter(kind="person_revealed").exists()
