@@ -352,3 +352,25 @@ def test_search_and_the_case_page_hide_a_petition_from_the_uninvolved(
     assert [row["id"] for row in mine["results"]] == [petition.instance_id]
     client.force_login(township_a)
     assert client.get(f"/cases/{petition.instance_id}/").status_code == 200
+
+
+def test_an_id_with_a_wrong_check_digit_is_refused_as_the_medication_survey_refuses_it(
+    township_a,
+):
+    """One check for a citizen ID: the petition form says what the medication survey says."""
+    from processes.medication.services.survey import _parse_id
+
+    with pytest.raises(InvalidInput) as refused:
+        register(township_a, petitioner_id_number="110105194912310021")
+    message = "身份证号 110105194912310021 的校验位不正确：末位应为 X。"
+    assert refused.value.fields == {"petitioner_id_number": [message]}
+    with pytest.raises(InvalidInput) as survey_refused:
+        _parse_id("110105194912310021")
+    assert survey_refused.value.message == refused.value.message == message
+    assert not Petition.objects.exists()
+
+
+def test_a_petitioner_may_give_no_id_and_a_given_one_is_stored_checked(township_a):
+    assert register(township_a, petitioner_id_number="").petitioner_id_number == ""
+    given = register(township_a, petitioner_id_number=" 11010519491231002x ", subject="另一事项")
+    assert given.petitioner_id_number == "11010519491231002X"

@@ -33,7 +33,13 @@ def test_lists_and_details_are_masked(township_a_staff, person_a):
 
 def test_reveal_shows_the_full_id_and_is_recorded(township_a_staff, person_a):
     body = api(township_a_staff).post(f"/api/registry/persons/{person_a.pk}/reveal/").json()
-    assert body == {"citizen_id": person_a.citizen_id, "card_number": ""}
+    certificates = [{"id": c.pk, "number": c.number} for c in person_a.certificates.all()]
+    assert body == {
+        "citizen_id": person_a.citizen_id,
+        "card_number": "",
+        "phone": person_a.phone,
+        "certificates": certificates,
+    }
     assert RegistryEvent.objects.get(kind="person_revealed").actor == "township_a_zhang"
 
 
@@ -57,7 +63,7 @@ def test_registering_through_the_api_refuses_a_bad_id_with_the_field(county_staf
         format="json",
     )
     assert response.status_code == 400
-    message = "the check digit of '110105194912310021' is wrong: it should end in X"
+    message = "身份证号 110105194912310021 的校验位不正确：末位应为 X。"  # the API speaks Chinese
     assert response.json() == {
         "detail": message,
         "errors": [{"field": "citizen_id", "message": message}],
