@@ -110,15 +110,24 @@ def test_finance_sees_totals_by_township_and_a_wrong_total_is_refused(year, fina
     assert entries.status_code == 403  # finance sees totals, never the persons
 
 
-def test_the_county_downloads_the_bank_file_and_uploads_the_return_in_its_task(year, township_a):
+def test_finance_downloads_the_bank_file_and_the_county_uploads_the_return_in_its_task(
+    year, township_a, finance_clerk
+):
     year.paying()
     batch = year.cycle.batches.get()
     client = client_for(year.clerk)
     url = task_url(year.instance, "bank_return")
-    assert "YF2025-01.xlsx" in client.get(url).content.decode()
-    download = client.get(f"/medication/batches/{batch.pk}/xlsx/")
+    page = client.get(url).content.decode()
+    assert "YF2025-01.xlsx" in page and 'id="batch-xlsx"' not in page
+    download = client_for(finance_clerk).get(f"/medication/batches/{batch.pk}/xlsx/")
     assert download.status_code == 200 and download["Content-Disposition"].endswith(
         'YF2025-01.xlsx"'
+    )
+    # The file keeps full card numbers: nobody but finance downloads it, not even the county.
+    refused = client.get(f"/medication/batches/{batch.pk}/xlsx/")
+    assert refused.status_code == 403
+    assert "Only finance downloads bank files: they hold full card numbers." in (
+        refused.content.decode()
     )
     assert client_for(township_a).get(f"/medication/batches/{batch.pk}/csv/").status_code == 403
     response = client.post(url, {"action": "upload", "file": bank_file(batch)}, follow=True)
