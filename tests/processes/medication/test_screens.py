@@ -47,10 +47,15 @@ def test_a_township_surveys_in_its_task_page_and_sees_each_check_at_once(
     assert "新来的 was added and qualifies." in messages_of(added)
     refused = client.post(url, {"action": "add", "citizen_id": poor.citizen_id}, follow=True)
     assert "无低保 was added but does not qualify: no low-income status" in messages_of(refused)
+    listed = client.get(url).content.decode()
+    assert newcomer.citizen_id not in listed and newcomer.masked_citizen_id in listed
     rows = [["姓名", "公民身份号码"], ["错号", "330102198001011239"]]
     report = client.post(url, {"action": "import", "file": upload("名单.csv", rows)})
     assert report.status_code == 200
     assert "名单.csv: 0 added (0 qualify), 1 refused" in report.content.decode()
+    # The import report quotes the refused ID masked, in the row and in its reason.
+    assert "330102198001011239" not in report.content.decode()
+    assert "330102********1239" in report.content.decode()
     assert client_for(township_b).get(url).status_code == 404  # another township's task
 
 
