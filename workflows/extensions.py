@@ -212,3 +212,17 @@ def register_record_changes(process_key: str, labels: dict[str, str]) -> None:
 
 def record_change_labels(process_key: str) -> dict[str, str]:
     return _record_change_labels.get(process_key, {})
+
+
+_value_checks: dict[str, Callable[[str], str | None]] = {}
+
+
+def register_value_check(name: str, check: Callable[[str], str | None]) -> None:
+    """The one check of a kind of value (a citizen ID, a credit code …): a form field naming
+    it in its custom properties (``"properties": {"check": name}``) is checked by it on every
+    form and door; ``check(value)`` returns the message of what is wrong, or None."""
+    _value_checks[name] = check
+
+
+def value_check(name: str) -> Callable[[str], str | None] | None:
+    return _value_checks.get(name)

@@ -239,3 +239,26 @@ def test_a_card_number_is_8_to_32_digits():
     assert refused(card_number_check, "62284800ABCD") == (
         "账户号码应为 8 至 32 位数字，62284800ABCD 不符合。"
     )
+
+
+def test_a_form_field_naming_a_check_is_checked_by_it_on_every_form():
+    """form-js fields say ``"properties": {"check": …}``; the host runs the registry's check."""
+    from workflows.forms import validate_form_data
+
+    def field(key, check):
+        pattern = {"pattern": "^[0-9A-Z]{18}$"}
+        return {
+            "type": "textfield",
+            "key": key,
+            "properties": {"check": check},
+            "validate": pattern,
+        }
+
+    schema = {"components": [field("id", "citizen_id"), field("code", "uscc")]}
+    code = uscc_make("12330102MB0A00001")
+    wrong_code = code[:-1] + ("A" if code[-1] != "A" else "B")
+    assert validate_form_data(schema, {"id": "110105194912310021", "code": wrong_code}) == {
+        "id": ["身份证号 110105194912310021 的校验位不正确：末位应为 X。"],
+        "code": [f"统一社会信用代码 {wrong_code} 的校验码不正确：末位应为 {code[-1]}。"],
+    }
+    assert validate_form_data(schema, {"id": VALID, "code": code}) == {}
