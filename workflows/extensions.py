@@ -226,3 +226,19 @@ def register_value_check(name: str, check: Callable[[str], str | None]) -> None:
 
 def value_check(name: str) -> Callable[[str], str | None] | None:
     return _value_checks.get(name)
+
+
+_data_maskers: list[Callable[[dict], dict]] = []
+
+
+def register_data_masker(masker: Callable[[dict], dict]) -> None:
+    """How a case's data is shown to people and API clients (e.g. personal numbers masked);
+    the stored variables and the audit chain keep the values as they are."""
+    if masker not in _data_maskers:
+        _data_maskers.append(masker)
+
+
+def shown_data(data: dict) -> dict:
+    for masker in _data_maskers:
+        data = masker(data)
+    return data

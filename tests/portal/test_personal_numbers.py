@@ -106,3 +106,14 @@ def test_the_renewal_start_refuses_someone_elses_certificate(renewal, township_a
             f"不是本人的身份证号 {data['applicant_id']}。"
         ]
     }
+
+
+def test_the_api_shows_a_cases_variables_masked_as_its_page_does(start_case, township_a, api):
+    instance = start_case(township_a)
+    body = api(township_a).get(f"/api/process-instances/{instance.pk}/").json()
+    assert body["variables"]["applicant_id"] == mask(instance.variables["applicant_id"], CITIZEN_ID)
+    assert body["variables"]["certificate_no"] == mask(
+        instance.variables["certificate_no"], CERTIFICATE
+    )
+    instance.refresh_from_db()
+    assert instance.variables["applicant_id"] == applicant(1)["applicant_id"]  # stored in full
