@@ -142,3 +142,13 @@ def test_the_schema_documents_the_registry_api(county_staff):
     schema = api(county_staff).get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     assert "/api/registry/persons/{id}/reveal/" in schema.json()["paths"]
+
+
+def test_an_auditors_export_shows_the_numbers_masked(auditor, person_a):
+    response = api(auditor).get("/api/registry/export/?type=csv")
+    assert response.status_code == 200
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    [line] = lines[1:]
+    assert line[1] == person_a.masked_citizen_id and line[3] == "138****0001"
+    assert line[9] == person_a.certificates.get().masked_number
+    assert RegistryEvent.objects.get(kind="export_made").payload["full_numbers"] is False
