@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "READ_ALL_ROLES": [],
     # Who may open the audit area: search, replay, history exports, verification.
     "AUDIT_ROLES": ["auditor"],
+    # Roles that only audit: they get no inbox, no casework menus.
+    "AUDIT_ONLY_ROLES": ["auditor"],
     "PROCESS_DIRS": [],
     # "celery": hand jobs to Celery on commit; "poll": the embedded runner sweeps the tables;
     # "immediate": run them in-process right after commit (tests, one-off scripts).

@@ -242,3 +242,31 @@ def shown_data(data: dict) -> dict:
     for masker in _data_maskers:
         data = masker(data)
     return data
+
+
+_task_data: dict[str, Callable] = {}
+
+
+def register_task_data(form_key: str, provider: Callable) -> None:
+    """``provider(task) -> dict``: what a step's form offers, read when the page opens (the
+    units or institutions to choose from, say), merged into the form's data."""
+    _task_data[form_key] = provider
+
+
+def task_data(task) -> dict:
+    provider = _task_data.get(task.form_key or "")
+    return provider(task) if provider else {}
+
+
+_case_summaries: dict[str, Callable] = {}
+
+
+def register_case_summary(process_key: str, summary: Callable) -> None:
+    """``summary(instance) -> list[(label, value)]``: what the case is about, shown at the top
+    of each of its task pages (personal numbers masked)."""
+    _case_summaries[process_key] = summary
+
+
+def case_summary(instance) -> list[tuple[str, str]]:
+    summary = _case_summaries.get(instance.definition.key)
+    return list(summary(instance)) if summary else []

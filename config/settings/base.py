@@ -159,6 +159,7 @@ WORKFLOWS = {
     "READ_ALL_ROLES": ["auditor", "process_owner"],
     # The audit area is the auditors'; process owners replay cases to run operations.
     "AUDIT_ROLES": ["auditor", "process_owner"],
+    "AUDIT_ONLY_ROLES": ["auditor"],
     # poll: the embedded runner (manage.py run_jobs); celery: workers on a broker.
     "JOB_DISPATCH": os.environ.get("FUZHU_JOB_DISPATCH", "poll"),
     "SWEEP_INTERVAL_SECONDS": int(os.environ.get("FUZHU_SWEEP_SECONDS", "30")),

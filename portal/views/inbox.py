@@ -14,6 +14,7 @@ from workflows.services.access import grants_for
 from workflows.services.tasks import task_claim, task_unclaim
 
 from ..lookups import latest_definitions, township_options, unit_names, user_tasks_of
+from ..navigation import landing_page
 from ..paginator import CappedPaginator
 from .common import describe, flash_error, page_number, portal_setting, safe_next
 
@@ -37,6 +38,9 @@ def _filters(request) -> dict:
 def inbox(request):
     """One page of tasks; a fixed number of queries whatever the number of tasks."""
     user = request.user
+    elsewhere = landing_page(user)
+    if elsewhere:
+        return redirect(elsewhere)
     grants = grants_for(user)
     counts = inbox_counts(user=user, grants=grants)
     tab = request.GET.get("tab")

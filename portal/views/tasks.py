@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from workflows import extensions
 from workflows.exceptions import InvalidInput, NotAllowed, NotFound, WorkflowError
 from workflows.forms import form_schema
 from workflows.models import HumanTask, HumanTaskState
@@ -54,6 +55,11 @@ def task_page(request, pk: int):
     return _render(request, task, data=data, errors={})
 
 
+def _offered(task: HumanTask, data: dict) -> dict:
+    """The form's data with what its step offers to choose from, read now."""
+    return {**data, **extensions.task_data(task)}
+
+
 def _submit(request, task: HumanTask):
     current = {**(task.instance.variables or {}), **(task.draft_data or {})}
     data = personal.restore_masked(posted_json(request), current)
@@ -83,7 +89,9 @@ def _render(request, task: HumanTask, *, data: dict, errors: dict, status: int =
         "task": task,
         "instance": instance,
         "schema": schema,
-        "form_data": personal.shown_form_data(schema, data),
+        # What the step offers to choose from is the host's, not personal data: not masked.
+        "form_data": _offered(task, personal.shown_form_data(schema, data)),
+        "summary": extensions.case_summary(instance),
         "form_errors": errors,
         "error_list": labelled_errors(schema, errors),
         "is_open": task.state == HumanTaskState.OPEN,

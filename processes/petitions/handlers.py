@@ -2,13 +2,19 @@
 
 import functools
 
+from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed
 
 from workflows import extensions
 from workflows.exceptions import Conflict
 
 from . import services
-from .selectors import can_read_petition_instance, visible_petition_instances
+from .selectors import (
+    can_read_petition_instance,
+    handling_unit_options,
+    petition_summary,
+    visible_petition_instances,
+)
 
 COMPLETION_HOOKS = {
     "petition_acceptance": services.on_acceptance,
@@ -47,8 +53,10 @@ def _state_conflicts_refused(hook):
     def guarded(**kwargs):
         try:
             return hook(**kwargs)
-        except TransitionNotAllowed as exc:
-            raise Conflict(f"the petition is not in a state for this step: {exc}") from None
+        except TransitionNotAllowed:
+            raise Conflict(
+                gettext("The petition is not in a state for this step (it has moved on).")
+            ) from None
 
     return guarded
 
@@ -64,6 +72,8 @@ def register() -> None:
     extensions.register_variable_labels(services.PROCESS_KEY, VARIABLE_LABELS)
     extensions.register_record_changes(services.PROCESS_KEY, RECORD_CHANGES)
     extensions.register_person_search(services.PROCESS_KEY, petitions_about_person)
+    extensions.register_case_summary(services.PROCESS_KEY, petition_summary)
+    extensions.register_task_data("petition_follow_up", handling_unit_options)
 
 
 def petition_case_records(instance) -> extensions.CaseRecords:

@@ -86,3 +86,65 @@ def overdue_petitions(*, now=None) -> QuerySet[Petition]:
         Q(state=PetitionState.REGISTERED, acceptance_due__lt=now)
         | Q(state=PetitionState.ACCEPTED, reply_due__lt=now)
     ).order_by("acceptance_due")
+
+
+# The unit_report step's candidate groups: who at a handling unit does the work.
+HANDLING_ROLES = ("township_staff", "county_staff")
+HANDLING_UNIT_KINDS = ("county", "street", "town", "township")
+
+
+def handling_units() -> list:
+    """The units a petition can be handed to: the county and its townships and streets."""
+    from registry.models import OrgUnit
+
+    return list(
+        OrgUnit.objects.filter(kind__in=HANDLING_UNIT_KINDS, is_active=True).order_by("code")
+    )
+
+
+def handling_unit_options(task=None) -> dict:
+    """The handling units to pick from, each by its name; a unit with nobody in Fuzhu to do
+    the work there says so."""
+    from django.utils.translation import gettext
+
+    from registry.selectors.staff import units_with_staff
+
+    units = handling_units()
+    staffed = units_with_staff([u.code for u in units], roles=HANDLING_ROLES)
+    no_staff = gettext("(nobody from this unit uses Fuzhu yet)")
+    return {
+        "unit_options": [
+            {"value": u.code, "label": u.name if u.code in staffed else f"{u.name}{no_staff}"}
+            for u in units
+        ]
+    }
+
+
+def petition_summary(instance) -> list[tuple[str, str]]:
+    """What a petition's task pages show at the top: the petition itself."""
+    from django.utils import formats, timezone
+    from django.utils.translation import gettext
+
+    from registry.masking import CITIZEN_ID, mask
+
+    petition = Petition.objects.filter(instance=instance).first()
+    if petition is None:
+        return []
+
+    def moment(value) -> str:
+        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+
+    rows = [
+        (gettext("Petition number"), petition.number),
+        (gettext("Petitioner"), petition.petitioner_name),
+        (gettext("Citizen ID"), mask(petition.petitioner_id_number, CITIZEN_ID)),
+        (gettext("Received by"), petition.get_channel_display()),
+        (gettext("Received at"), moment(petition.received_at)),
+        (gettext("Matter"), petition.subject),
+        (gettext("Demands and facts"), petition.content),
+        (gettext("One-time notice given"), petition.notice),
+        (gettext("State"), petition.get_state_display()),
+        (gettext("Acceptance due"), moment(petition.acceptance_due)),
+        (gettext("Reply due"), moment(petition.reply_due)),
+    ]
+    return [(label, value) for label, value in rows if value]

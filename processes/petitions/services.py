@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm
 
@@ -25,7 +26,7 @@ from workflows.services.messages import message_send
 
 from . import conf
 from .models import Channel, HandlingAssignment, Petition, PetitionState, Satisfaction
-from .selectors import final_petitions_like
+from .selectors import final_petitions_like, handling_units
 
 PROCESS_KEY = "petition_first_receiver"
 VIEW_PERMISSION = "petitions.view_petition_case"
@@ -55,9 +56,10 @@ def _days_after(moment: datetime, days: int) -> datetime:
 
 
 def _required(data: dict, *names: str) -> dict:
-    missing = {n: ["this field is required"] for n in names if not str(data.get(n) or "").strip()}
+    required = gettext("This field is required.")
+    missing = {n: [required] for n in names if not str(data.get(n) or "").strip()}
     if missing:
-        raise InvalidInput(f"missing: {', '.join(missing)}", missing)
+        raise InvalidInput(gettext("Some required fields are empty."), missing)
     return data
 
 
@@ -101,14 +103,15 @@ def petition_register(
     }
     _required(fields, *fields)
     if channel not in Channel.values:
-        raise InvalidInput(
-            f"unknown channel '{channel}'", {"channel": [f"one of {', '.join(Channel.values)}"]}
-        )
+        message = gettext("Choose how the petition was received: %(options)s.") % {
+            "options": "、".join(str(label) for label in Channel.labels)
+        }
+        raise InvalidInput(message, {"channel": [message]})
     id_number = _petitioner_id(petitioner_id_number)
     received_at = received_at or timezone.now()
     unit = receiving_unit if receiving_unit is not None else resolver().home_scope(user)
     if not unit:
-        raise NotAllowed("only staff of a federation unit can register petitions")
+        raise NotAllowed(gettext("Only staff of a federation unit can register petitions."))
     petition = Petition.objects.create(
         number=_next_number(received_at),
         first_receiver=user,
@@ -165,7 +168,7 @@ def _repeat_warning(petition: Petition) -> dict:
 def start_from_form(*, user, org_unit, business_key, variables: dict) -> ProcessInstance:
     """Every start of the procedure (portal start form, API) registers a petition first."""
     if user is None:
-        raise NotAllowed("a petition is registered by the staff member who received it")
+        raise NotAllowed(gettext("A petition is registered by the staff member who received it."))
     fields = ("channel", "petitioner_name", "petitioner_id_number", "petitioner_phone",
               "subject", "content", "notice")  # fmt: skip
     petition = petition_register(
@@ -199,7 +202,8 @@ def on_acceptance(*, task: HumanTask, instance, user, data: dict) -> dict:
         _transition(
             petition,
             lambda: petition.accept(at=now, reply_due=reply_due),
-            conflict=f"petition {petition.number} is {petition.state}",
+            conflict=gettext("Petition %(number)s is %(state)s.")
+            % {"number": petition.number, "state": petition.get_state_display()},
         )
         extra = {"reply_due": reply_due.isoformat()}
     elif decision == "not_in_remit":
@@ -212,10 +216,10 @@ def on_acceptance(*, task: HumanTask, instance, user, data: dict) -> dict:
         petition.reply_text = str(data["answer"]).strip()
         extra = {}
     else:
-        raise InvalidInput(
-            "choose a decision",
-            {"decision": ["one of accepted, not_in_remit, answered_on_spot"]},
+        message = gettext(
+            "Choose a decision: accept, not within our remit, or answered on the spot."
         )
+        raise InvalidInput(message, {"decision": [message]})
     if str(data.get("notice") or "").strip():
         petition.notice, petition.notice_given_at = str(data["notice"]).strip(), now
     petition.save()
@@ -234,12 +238,20 @@ def on_follow_up(*, task, instance, user, data: dict) -> dict:
     petition = _petition_of(instance)
     action = data.get("action")
     if action == "assign_units":
-        raw = data.get("units") or []
-        if isinstance(raw, str):  # a text field: codes separated by commas or spaces
-            raw = raw.replace("，", ",").replace(" ", ",").split(",")
-        units = [str(u).strip() for u in raw if str(u).strip()]
+        raw = data.get("units") or []  # the form's taglist: unit codes
+        units = list(dict.fromkeys(str(u).strip() for u in raw if str(u).strip()))
         if not units:
-            raise InvalidInput("name at least one handling unit", {"units": ["required"]})
+            message = gettext("Choose at least one handling unit.")
+            raise InvalidInput(message, {"units": [message]})
+        known = {u.code for u in handling_units()}
+        unknown = [u for u in units if u not in known]
+        if unknown:
+            # A code that is no unit would leave the case waiting for nobody while its
+            # 60-day clock runs.
+            message = gettext("%(codes)s: no such handling unit; choose from the list.") % {
+                "codes": "、".join(unknown[:5])
+            }
+            raise InvalidInput(message, {"units": [message]})
         for unit in units:
             HandlingAssignment.objects.create(
                 petition=petition,
@@ -256,27 +268,27 @@ def on_follow_up(*, task, instance, user, data: dict) -> dict:
         return {"action": action, "extension_days": days, "extension_reason": data["reason"]}
     if action == "ready_to_reply":
         return {"action": action}
-    raise InvalidInput(
-        "choose what happens next",
-        {"action": ["one of assign_units, request_extension, ready_to_reply"]},
+    message = gettext(
+        "Choose what happens next: hand to units, ask for an extension, or reply in writing."
     )
+    raise InvalidInput(message, {"action": [message]})
 
 
 def _require_extension_allowed(petition: Petition, data: dict) -> None:
     _required(data, "extension_days", "reason")
     if petition.extension_days:
-        raise Conflict(f"petition {petition.number} was extended once already")
+        raise Conflict(
+            gettext("Petition %(number)s was extended once already.") % {"number": petition.number}
+        )
     try:
         days = int(data["extension_days"])
     except (TypeError, ValueError):
-        raise InvalidInput(
-            "extension_days must be a number", {"extension_days": ["a number"]}
-        ) from None
+        message = gettext("The extension is a number of days.")
+        raise InvalidInput(message, {"extension_days": [message]}) from None
     limit = conf.get("EXTENSION_MAX_DAYS")
     if not 1 <= days <= limit:
-        raise InvalidInput(
-            f"an extension is 1 to {limit} days", {"extension_days": [f"1 to {limit}"]}
-        )
+        message = gettext("An extension is 1 to %(limit)s days.") % {"limit": limit}
+        raise InvalidInput(message, {"extension_days": [message]})
 
 
 def on_unit_report(*, task: HumanTask, instance, user, data: dict) -> dict:
@@ -286,7 +298,10 @@ def on_unit_report(*, task: HumanTask, instance, user, data: dict) -> dict:
         petition.assignments.filter(unit=task.scope, reported_at=None).order_by("pk").first()
     )
     if assignment is None:
-        raise Conflict(f"unit {task.scope} holds no open assignment of {petition.number}")
+        raise Conflict(
+            gettext("Petition %(number)s is not open for a report from this unit.")
+            % {"number": petition.number}
+        )
     assignment.report, assignment.reported_at = str(data["report"]).strip(), timezone.now()
     assignment.save(update_fields=["report", "reported_at"])
     _record(petition, actor=user, change="unit_reported", unit=task.scope)
@@ -297,7 +312,8 @@ def on_extension_approval(*, task, instance, user, data: dict) -> dict:
     petition = _petition_of(instance)
     decision = data.get("decision")
     if decision not in ("approved", "refused"):
-        raise InvalidInput("approve or refuse the extension", {"decision": ["approved or refused"]})
+        message = gettext("Approve or refuse the extension.")
+        raise InvalidInput(message, {"decision": [message]})
     approved = decision == "approved"
     variables = instance.variables
     days = int(variables.get("extension_days") or 0)
@@ -347,12 +363,15 @@ def on_re_review_answer(*, task, instance, user, data: dict) -> dict:
 def on_close(*, task, instance, user, data: dict) -> dict:
     satisfaction = data.get("satisfaction") or Satisfaction.UNKNOWN
     if satisfaction not in Satisfaction.values:
-        raise InvalidInput(
-            "unknown satisfaction", {"satisfaction": [f"one of {', '.join(Satisfaction.values)}"]}
-        )
+        message = gettext("Choose the petitioner's satisfaction: %(options)s.") % {
+            "options": "、".join(str(label) for label in Satisfaction.labels)
+        }
+        raise InvalidInput(message, {"satisfaction": [message]})
     petition = _petition_of(instance)
     if petition.state == PetitionState.ACCEPTED:
-        raise Conflict(f"petition {petition.number} has not been replied to")
+        raise Conflict(
+            gettext("Petition %(number)s has not been replied to.") % {"number": petition.number}
+        )
     petition.close(satisfaction=satisfaction)
     petition.save()
     _record(petition, actor=user, change="closed", satisfaction=satisfaction)
@@ -370,7 +389,8 @@ def _date(value, field: str) -> date:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise InvalidInput(f"{field} must be a date", {field: ["a date like 2025-03-31"]}) from None
+        message = gettext("Enter a date like 2025-03-31.")
+        raise InvalidInput(message, {field: [message]}) from None
 
 
 # --- the petitioner asks for review / re-review ----------------------------------------------
@@ -403,11 +423,16 @@ def _request(petition, user, *, state, message, transition, due_variable) -> Pet
     from .selectors import can_work_petition
 
     if not can_work_petition(user, petition):
-        raise NotAllowed("only the first receiver or the petition office can log this request")
+        raise NotAllowed(
+            gettext("Only the first receiver or the petition office can log this request.")
+        )
     with transaction.atomic():
         petition = Petition.objects.select_for_update().get(pk=petition.pk)
         if petition.state != state:
-            raise Conflict(f"petition {petition.number} is {petition.get_state_display()}")
+            raise Conflict(
+                gettext("Petition %(number)s is %(state)s.")
+                % {"number": petition.number, "state": petition.get_state_display()}
+            )
         getattr(petition, transition)()
         petition.save()
         due = _days_after(timezone.now(), conf.get("REVIEW_ANSWER_DAYS"))

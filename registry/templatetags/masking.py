@@ -10,7 +10,10 @@ register = template.Library()
 
 @register.filter
 def masked(value):
-    return mask_text(value) if isinstance(value, str) else value
+    """Text (or a message, a lazy string) with its personal numbers masked."""
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    return mask_text(str(value))
 
 
 @register.filter

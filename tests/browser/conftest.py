@@ -69,6 +69,14 @@ def page(browser, live_server):
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.base = live_server.url
+    # Confirmations before irreversible steps are answered yes, and kept for the test to read.
+    page.questions = []
+
+    def answer(dialog):
+        page.questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     yield page
     context.close()
 

@@ -73,6 +73,7 @@ def test_a_township_reviews_its_list_flagged_rows_first_and_submits_it(page, yea
     with page.expect_navigation():
         page.click("#submit-list")
     page.wait_for_url(page.base + "/")
+    assert "提交后不能再更改" in page.questions[-1]
     assert "已办结" in page.locator(".messages").inner_text()
     township_list = year.cycle.townships.get(township__code=TOWNSHIP_A)
     assert township_list.state == TownshipListState.SUBMITTED

@@ -94,7 +94,7 @@ def test_operations_are_for_process_owners(township_a, client_for):
 def incident(owner, county_clerk):
     definition_deploy(content=(BPMN / "failing_condition.bpmn").read_bytes(), user=owner)
     instance = instance_start(process_key="failing_condition", user=county_clerk)
-    with pytest.raises(Exception, match="divide failed"):
+    with pytest.raises(Exception, match="步骤 divide 出错"):
         task_complete(
             task_id=instance.human_tasks.get().pk,
             user=county_clerk,
@@ -135,7 +135,7 @@ def test_suspend_resume_and_terminate_need_a_reason_where_the_service_asks(
     instance.refresh_from_db()
     assert instance.state == InstanceState.RUNNING
     refused = client.post(f"/cases/{instance.pk}/terminate/", {"reason": ""}, follow=True)
-    assert "a reason is required" in refused.content.decode()
+    assert "请填写原因。" in refused.content.decode()
     client.post(f"/cases/{instance.pk}/terminate/", {"reason": "申请人撤回申请"})
     instance.refresh_from_db()
     assert instance.state == InstanceState.TERMINATED and instance.end_reason == "申请人撤回申请"

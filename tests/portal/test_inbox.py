@@ -66,7 +66,7 @@ def test_claiming_a_task_someone_else_holds_shows_why_and_changes_nothing(
     task = start_case(township_a).human_tasks.get()
     task_claim(task_id=task.pk, user=colleague)
     response = client_for(township_a).post(f"/tasks/{task.pk}/claim/", follow=True)
-    assert "claimed by colleague" in response.content.decode()
+    assert "已由colleague认领" in response.content.decode()
     task.refresh_from_db()
     assert task.assignee == colleague
 
@@ -81,7 +81,7 @@ def test_bulk_claim_claims_each_selected_task_and_reports_the_ones_refused(
         mine
     )
     body = response.content.decode()
-    assert "3" in body and "not in your roles" in body
+    assert "3" in body and "不属于您的岗位或组织机构" in body
 
 
 def test_filters_by_procedure_task_township_and_search(

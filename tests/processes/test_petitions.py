@@ -120,7 +120,7 @@ def test_transfer_to_two_units_while_the_first_receiver_keeps_the_reply(
         "follow_up",
         township_a,
         action="assign_units",
-        units=f"{TOWNSHIP_B}, {COUNTY}",
+        units=[TOWNSHIP_B, COUNTY],
         instruction="请核实补贴发放情况",
     )
     reports = HumanTask.objects.filter(element_id="unit_report", state="open")
@@ -165,7 +165,7 @@ def test_an_approved_extension_moves_the_reply_limit_once(clock, township_a, off
     assert petition.extension_approved_by == office
     task = open_task(petition, "follow_up")
     assert task.due_at == petition.reply_due  # the new limit drives the task and its timer
-    with pytest.raises(Conflict, match="extended once already"):
+    with pytest.raises(Conflict, match="已延期过一次"):
         complete(
             petition,
             "follow_up",
@@ -408,3 +408,41 @@ def test_the_registration_form_refuses_a_wrong_check_digit_through_the_start_pag
         "petitioner_id_number": ["身份证号 110105194912310021 的校验位不正确：末位应为 X。"]
     }
     assert not Petition.objects.exists()
+
+
+def test_a_unit_that_is_no_handling_unit_is_refused_and_nothing_is_sent(clock, township_a):
+    from processes.petitions.models import HandlingAssignment
+    from tests.registry.factories import PROVIDER_X
+
+    petition = register(township_a)
+    complete(petition, "decide_acceptance", township_a, decision="accepted")
+    follow_up = open_task(petition, "follow_up")
+    for units in (["330102999000"], [TOWNSHIP_B, PROVIDER_X]):
+        with pytest.raises(InvalidInput) as refused:
+            complete(petition, "follow_up", township_a, action="assign_units", units=units)
+        assert refused.value.fields["units"] == [f"{units[-1]}：没有这个承办单位，请从列表中选择。"]
+    follow_up.refresh_from_db()
+    assert follow_up.state == "open"
+    assert not HandlingAssignment.objects.filter(petition=petition).exists()
+    assert not HumanTask.objects.filter(element_id="unit_report").exists()
+
+
+def test_the_follow_up_page_offers_units_by_name_and_shows_the_petition(clock, township_a):
+    import json
+
+    from django.test import Client
+
+    petition = register(township_a)
+    complete(petition, "decide_acceptance", township_a, decision="accepted")
+    follow_up = open_task(petition, "follow_up")
+    client = Client()
+    client.force_login(township_a)
+    page = client.get(f"/tasks/{follow_up.pk}/").content.decode()
+    data = json.loads(page.split('id="fz-form-data" type="application/json">')[1].split("<")[0])
+    options = {o["value"]: o["label"] for o in data["unit_options"]}
+    assert options[TOWNSHIP_A] == "城关镇"  # township_a works there
+    assert options[TOWNSHIP_B] == "白沙镇（该单位尚无扶助账号）"
+    summary = page.split('id="case-summary"')[1].split("</section>")[0]
+    assert petition.subject in summary and petition.number in summary
+    assert petition.petitioner_id_number not in page
+    assert petition.petitioner_id_number[:6] + "********" in summary

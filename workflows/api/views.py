@@ -4,6 +4,7 @@ selector, renders."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -32,7 +33,9 @@ def _parsed(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     if not serializer.is_valid():
         fields = {name: [str(m) for m in messages] for name, messages in serializer.errors.items()}
-        raise InvalidInput("the request is not valid: " + "; ".join(fields), fields)
+        raise InvalidInput(
+            _("The request is not valid: %(fields)s") % {"fields": "；".join(fields)}, fields
+        )
     return serializer.validated_data
 
 
@@ -53,7 +56,8 @@ class DefinitionListView(generics.ListAPIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput(
-                "upload the diagram as the multipart field 'file'", {"file": ["no file was sent"]}
+                _("Upload the diagram as the multipart field “file”."),
+                {"file": [_("No file was sent.")]},
             )
         limit = setting("MAX_BPMN_BYTES")
         if upload.size > limit:
@@ -87,7 +91,7 @@ class InstanceStartView(APIView):
     @extend_schema(request=s.StartInputSerializer, responses={201: s.InstanceSerializer})
     def post(self, request):
         if not isinstance(request.data, dict):
-            raise InvalidInput("the request body must be a JSON object")
+            raise InvalidInput(_("The request body must be a JSON object."))
         data = _parsed(s.StartInputSerializer, request)
         instance = instance_services.instance_start(
             process_key=data["process_key"],
@@ -215,7 +219,8 @@ class TaskCompleteView(APIView):
     def post(self, request, pk: int):
         if not isinstance(request.data, dict):
             raise InvalidInput(
-                "the request body must be a JSON object", {"data": ["must be a JSON object"]}
+                _("The request body must be a JSON object."),
+                {"data": [_("%(name)s must be a JSON object.") % {"name": "data"}]},
             )
         task = task_services.task_complete(
             task_id=pk, user=request.user, data=request.data.get("data", {})

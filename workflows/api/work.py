@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -36,7 +37,8 @@ def query_param(request, name: str) -> str | None:
     refused as bad input instead of failing in the database."""
     value = request.query_params.get(name)
     if value is not None and "\x00" in value:
-        raise InvalidInput(f"{name} contains a NUL character", {name: ["contains a NUL character"]})
+        message = _("%(name)s contains a NUL character.") % {"name": name}
+        raise InvalidInput(message, {name: [message]})
     return value
 
 
@@ -70,7 +72,7 @@ class TaskDraftView(APIView):
     @extend_schema(request=s.CompleteInputSerializer, responses=s.TaskSerializer)
     def post(self, request, pk: int):
         if not isinstance(request.data, dict):
-            raise InvalidInput("the request body must be a JSON object")
+            raise InvalidInput(_("The request body must be a JSON object."))
         task = task_save_draft(task_id=pk, user=request.user, data=request.data.get("data", {}))
         return Response(s.TaskSerializer(task).data)
 
@@ -107,7 +109,7 @@ class DefinitionXmlView(APIView):
     def get(self, request, pk: int):
         definition = ProcessDefinition.objects.filter(pk=pk).only("bpmn_xml").first()
         if definition is None:
-            raise NotFound(f"process definition {pk} does not exist")
+            raise NotFound(_("Diagram version %(id)s does not exist.") % {"id": pk})
         return HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")
 
 
@@ -126,7 +128,7 @@ class DefinitionStatisticsView(APIView):
     )
     def get(self, request, key: str):
         if not user_has_role(request.user, conf.get("OPERATOR_ROLE")):
-            raise NotAllowed("only process owners may see these figures")
+            raise NotAllowed(_("Only process owners may see these figures."))
         waiting = dict(
             HumanTask.objects.filter(process_key=key, state=HumanTaskState.OPEN)
             .values_list("element_id")
@@ -195,7 +197,8 @@ class InstanceDocumentsView(APIView):
     def post(self, request, pk: int):
         task = request.data.get("task")
         if task not in (None, "") and not str(task).isdigit():
-            raise InvalidInput("task must be a task id", {"task": ["must be a task id"]})
+            message = _("task must be a task number.")
+            raise InvalidInput(message, {"task": [message]})
         attachment = document_attach(
             instance_id=pk,
             user=request.user,

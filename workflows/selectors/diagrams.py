@@ -7,7 +7,8 @@ from lxml import etree
 
 from ..engine.parser import NSMAP, DiagramError, load_xml
 from ..engine.runtime import task_states
-from ..models import InstanceState, ProcessInstance
+from ..models import InstanceState, ProcessDefinition, ProcessInstance
+from ..scopes import resolver, role_for_lane
 from ..services.runtimes import runtime_for
 
 _DONE_STATES = {"COMPLETED"}
@@ -78,3 +79,51 @@ def instance_token_marks(instance: ProcessInstance) -> dict[str, list[str]]:
         "current": sorted(set(current)),
         "incident": [e for e in incident if e],
     }
+
+
+def diagram_roles(xml: str) -> frozenset[str]:
+    """The roles that work on a diagram: its user tasks' candidate groups (those not computed
+    at run time), the roles its lanes stand for, and the roles that may start it."""
+    root = _root(xml)
+    if root is None:
+        return frozenset()
+    roles = resolver().roles()
+    found: set[str] = set()
+    for groups in root.xpath(".//bpmn:userTask/@camunda:candidateGroups", namespaces=NSMAP):
+        if "${" not in groups:
+            found.update(g.strip() for g in groups.split(",") if g.strip() in roles)
+    for lane in root.xpath(".//bpmn:lane", namespaces=NSMAP):
+        role = role_for_lane(lane.get("id", ""), lane.get("name", ""), roles)
+        if role:
+            found.add(role)
+    for value in root.xpath(
+        "./bpmn:process/bpmn:extensionElements/camunda:properties/"
+        "camunda:property[@name='start_roles']/@value",
+        namespaces=NSMAP,
+    ):
+        found.update(r.strip() for r in value.split(",") if r.strip() in roles)
+    return frozenset(found)
+
+
+_roles_by_sha: dict[str, frozenset[str]] = {}
+
+
+def procedure_roles(keys: tuple[str, ...]) -> frozenset[str]:
+    """The roles that work on the latest versions of these procedures (read from each diagram
+    once per version)."""
+    latest = (
+        ProcessDefinition.objects.filter(key__in=keys)
+        .order_by("key", "-version")
+        .values_list("key", "sha256")
+    )
+    newest: dict[str, str] = {}
+    for key, sha in latest:
+        newest.setdefault(key, sha)
+    missing = [sha for sha in newest.values() if sha not in _roles_by_sha]
+    if missing:
+        rows = ProcessDefinition.objects.filter(sha256__in=missing).values_list(
+            "sha256", "bpmn_xml"
+        )
+        for sha, xml in rows:
+            _roles_by_sha[sha] = diagram_roles(xml)
+    return frozenset().union(*(_roles_by_sha.get(sha, frozenset()) for sha in newest.values()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from .. import extensions
 from ..exceptions import NotFound
@@ -14,7 +15,7 @@ def instance_for_user(*, instance_id: int, user) -> ProcessInstance:
     """The instance, if the user may read it; NotFound otherwise (no hint that it exists)."""
     instance = ProcessInstance.objects.select_related("definition").filter(pk=instance_id).first()
     if instance is None or not can_read_instance(user, instance):
-        raise NotFound(f"process instance {instance_id} does not exist")
+        raise NotFound(_("Case %(id)s does not exist.") % {"id": instance_id})
     return instance
 
 

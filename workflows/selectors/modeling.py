@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
+from django.utils.translation import gettext as _
 
 from .. import conf, extensions
 from ..exceptions import NotAllowed, NotFound
@@ -63,7 +64,7 @@ def procedure_rows() -> list[ProcedureRow]:
 def require_version_reader(user) -> None:
     """Process owners and auditors (whoever reads everything) read the deployed versions."""
     if not (is_process_owner(user) or reads_everything(user)):
-        raise NotAllowed("only process owners and auditors read the procedures' versions")
+        raise NotAllowed(_("Only process owners and auditors read the procedures' versions."))
 
 
 def procedure_versions(key: str, *, user) -> list[ProcessDefinition]:
@@ -78,7 +79,7 @@ def procedure_versions(key: str, *, user) -> list[ProcessDefinition]:
         .order_by("-version")
     )
     if not versions:
-        raise NotFound(f"there is no procedure '{key}'")
+        raise NotFound(_("There is no procedure “%(key)s”.") % {"key": key})
     return versions
 
 
@@ -86,7 +87,10 @@ def procedure_version(key: str, version: int, *, user) -> ProcessDefinition:
     require_version_reader(user)
     definition = ProcessDefinition.objects.filter(key=key, version=version).first()
     if definition is None:
-        raise NotFound(f"'{key}' has no version {version}")
+        raise NotFound(
+            _("The procedure “%(key)s” has no version %(version)s.")
+            % {"key": key, "version": version}
+        )
     return definition
 
 

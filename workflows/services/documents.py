@@ -75,7 +75,7 @@ def document_attach(*, instance_id: int, user, upload, task_id: int | None = Non
     with transaction.atomic():
         instance = lock_instance(instance_id)
         if not can_read_instance(user, instance):
-            raise NotFound(f"process instance {instance_id} does not exist")
+            raise NotFound(_("Case %(id)s does not exist.") % {"id": instance_id})
         if not can_attach(user, instance):
             raise NotAllowed(_("You may not add documents to this case."))
         task = None
@@ -120,7 +120,7 @@ def document_for_user(*, attachment_id: int, user) -> Attachment:
     """The attachment, if the user may read its case; NotFound otherwise."""
     attachment = Attachment.objects.select_related("instance").filter(pk=attachment_id).first()
     if attachment is None or not can_read_instance(user, attachment.instance):
-        raise NotFound(f"document {attachment_id} does not exist")
+        raise NotFound(_("Document %(id)s does not exist.") % {"id": attachment_id})
     return attachment
 
 

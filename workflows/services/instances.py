@@ -6,6 +6,7 @@ import json
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 from .. import conf, extensions
@@ -20,6 +21,7 @@ from ..models import (
     AuditKind,
     HumanTask,
     HumanTaskState,
+    InstanceState,
     ProcessDefinition,
     ProcessInstance,
 )
@@ -37,13 +39,16 @@ def _require_json_object(value, name: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidInput(f"{name} must be a JSON object", {name: ["must be a JSON object"]})
+        message = _("%(name)s must be a JSON object.") % {"name": name}
+        raise InvalidInput(message, {name: [message]})
     try:
         text = json.dumps(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be plain JSON", {name: ["must be plain JSON"]}) from None
+        message = _("%(name)s must be plain JSON.") % {"name": name}
+        raise InvalidInput(message, {name: [message]}) from None
     if "\\u0000" in text:  # PostgreSQL's jsonb cannot hold a NUL character
-        raise InvalidInput(f"{name} contains a NUL character", {name: ["contains a NUL character"]})
+        message = _("%(name)s contains a NUL character.") % {"name": name}
+        raise InvalidInput(message, {name: [message]})
     return value
 
 
@@ -65,15 +70,16 @@ def instance_start(
     ``delegate=False``."""
     variables = _require_json_object(variables, "variables")
     if not isinstance(process_key, str) or not process_key:
-        raise InvalidInput("process_key is required", {"process_key": ["this field is required"]})
+        raise InvalidInput(
+            _("Name the procedure to start (process_key)."),
+            {"process_key": [_("This field is required.")]},
+        )
     definition = (
         definition or ProcessDefinition.objects.filter(key=process_key).order_by("-version").first()
     )
     if definition is None:
-        raise InvalidInput(
-            f"no procedure with key '{process_key}' is deployed",
-            {"process_key": [f"unknown process key '{process_key}'"]},
-        )
+        message = _("No procedure “%(key)s” is deployed.") % {"key": process_key}
+        raise InvalidInput(message, {"process_key": [message]})
     scope_resolver = resolver()
     scope = org_unit if org_unit is not None else scope_resolver.home_scope(user)
     scope_path = scope_resolver.scope_path(scope)
@@ -84,9 +90,14 @@ def instance_start(
             for g in grants
             if g.role not in conf.get("READ_ALL_ROLES")
         ):
-            raise NotAllowed(f"you hold no role in org unit '{scope or '(none)'}'")
+            raise NotAllowed(
+                _("You hold no role in the org unit %(unit)s.") % {"unit": scope or _("(none)")}
+            )
         if not may_start(user, definition, scope_path=scope_path, grants=grants):
-            raise NotAllowed(f"you may not start '{definition.name}' in '{scope or '(none)'}'")
+            raise NotAllowed(
+                _("You may not start “%(procedure)s” in %(unit)s.")
+                % {"procedure": definition.name, "unit": scope or _("(none)")}
+            )
     # The person's start form is checked here; a start service's own call (delegate=False)
     # carries the variables it made, not the form.
     invalid = start_form_errors(definition, variables) if delegate else {}
@@ -116,8 +127,10 @@ def instance_start(
         try:
             workflow, step = runtime.start(variables=variables, ids=ids, now=now)
         except EngineFailure as failure:
-            where = failure.element or "start"
-            raise InvalidInput(f"the procedure failed at {where}: {failure.message}") from failure
+            raise InvalidInput(
+                _("The procedure failed at step %(where)s: %(why)s")
+                % {"where": failure.element or _("start"), "why": failure.message}
+            ) from failure
         audit.append(
             actor=user,
             kind=AuditKind.INSTANCE_STARTED,
@@ -141,12 +154,12 @@ def instance_start(
 
 def _require_operator(user) -> None:
     if user is not None and not user_has_role(user, conf.get("OPERATOR_ROLE")):
-        raise NotAllowed("only process owners may suspend, resume or terminate instances")
+        raise NotAllowed(_("Only process owners may suspend, resume or terminate cases."))
 
 
 def _require_reason(reason: str) -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a reason is required", {"reason": ["this field is required"]})
+        raise InvalidInput(_("Give a reason."), {"reason": [_("This field is required.")]})
     return reason.strip()
 
 
@@ -159,7 +172,8 @@ def _operate(instance_id: int, user, kind: str, change, payload: dict) -> Proces
             change(instance)
         except TransitionNotAllowed:
             raise Conflict(
-                f"the instance is {before}; it cannot be {kind.split('_')[-1]}"
+                _("The case is %(state)s: this cannot be done now.")
+                % {"state": InstanceState(before).label}
             ) from None
         audit = InstanceAuditLog(instance)
         audit.append(

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import conf, extensions
 from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
@@ -131,7 +132,7 @@ def _finish(job: Job, result: dict) -> None:
 def _continue_instance(job: Job, result: dict, now) -> None:
     instance = lock_instance(job.instance_id)
     if instance.state not in (InstanceState.RUNNING, InstanceState.WAITING):
-        raise Conflict(f"instance {instance.pk} is {instance.state}")
+        raise Conflict(_("The case is %(state)s.") % {"state": instance.get_state_display()})
     runtime = runtime_for(instance.definition)
     workflow = runtime.load(instance.serialized_state)
     ids = IdSequence(instance.uuid, instance.task_id_counter)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from ..exceptions import NotFound
 from ..models import ProcessInstance
 
@@ -16,4 +18,4 @@ def lock_instance(instance_id: int) -> ProcessInstance:
             .get(pk=instance_id)
         )
     except ProcessInstance.DoesNotExist:
-        raise NotFound(f"process instance {instance_id} does not exist") from None
+        raise NotFound(_("Case %(id)s does not exist.") % {"id": instance_id}) from None

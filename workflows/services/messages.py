@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import conf
 from ..engine.runtime import EngineFailure, IdSequence, NotWaiting, state_digest
@@ -34,12 +35,13 @@ def _require_sender(user) -> None:
         return
     writers = [g for g in grants_for(user) if g.role not in conf.get("READ_ALL_ROLES")]
     if not writers:
-        raise NotAllowed("only staff with a working role may send messages")
+        raise NotAllowed(_("Only staff with a working role may send messages."))
 
 
 def _require_payload(payload):
     if payload is not None and not isinstance(payload, dict):
-        raise InvalidInput("payload must be a JSON object", {"payload": ["must be a JSON object"]})
+        message = _("%(name)s must be a JSON object.") % {"name": "payload"}
+        raise InvalidInput(message, {"payload": [message]})
     return payload or {}
 
 
@@ -49,12 +51,16 @@ def message_send(*, name: str, correlation_key: str, payload, user) -> Delivery:
     _require_sender(user)
     payload = _require_payload(payload)
     if not name:
-        raise InvalidInput("name is required", {"name": ["this field is required"]})
+        raise InvalidInput(_("Name the message."), {"name": [_("This field is required.")]})
     waiting = Subscription.objects.filter(kind=MESSAGE, name=name, instance__isnull=False)
     if waiting.exists() and not correlation_key:
         raise InvalidInput(
-            f"message '{name}' needs a correlation_key: instances wait for it by business key",
-            {"correlation_key": ["this field is required for this message"]},
+            _(
+                "The message “%(name)s” needs a correlation_key: cases wait for it by their "
+                "business key."
+            )
+            % {"name": name},
+            {"correlation_key": [_("This message needs this field.")]},
         )
     delivery = Delivery()
     instance_ids = sorted(
@@ -67,8 +73,11 @@ def message_send(*, name: str, correlation_key: str, payload, user) -> Delivery:
         delivery.started = _start_by_message(name, correlation_key, payload, user)
     if not delivery.delivered_to and not delivery.started:
         raise NotFound(
-            f"no instance waits for message '{name}' with correlation key "
-            f"'{correlation_key}', and no procedure starts with it"
+            _(
+                "No case waits for the message “%(name)s” with the correlation key "
+                "“%(key)s”, and no procedure starts with it."
+            )
+            % {"name": name, "key": correlation_key}
         )
     return delivery
 
@@ -78,7 +87,7 @@ def signal_broadcast(*, name: str, payload, user) -> Delivery:
     _require_sender(user)
     payload = _require_payload(payload)
     if not name:
-        raise InvalidInput("name is required", {"name": ["this field is required"]})
+        raise InvalidInput(_("Name the signal."), {"name": [_("This field is required.")]})
     ids = Subscription.objects.filter(kind=SIGNAL, name=name, instance__isnull=False)
     delivery = Delivery()
     for instance_id in sorted(set(ids.values_list("instance_id", flat=True))):
@@ -88,7 +97,7 @@ def signal_broadcast(*, name: str, payload, user) -> Delivery:
             continue  # a suspended instance does not hear the broadcast
         delivery.delivered_to.append(instance_id)
     if not delivery.delivered_to:
-        raise NotFound(f"no instance waits for signal '{name}'")
+        raise NotFound(_("No case waits for the signal “%(name)s”.") % {"name": name})
     return delivery
 
 
@@ -115,7 +124,10 @@ def _deliver_to(instance_id: int, kind: str, name: str, payload, actor) -> None:
     with transaction.atomic():
         instance = lock_instance(instance_id)
         if instance.state not in (InstanceState.RUNNING, InstanceState.WAITING):
-            raise Conflict(f"instance {instance_id} is {instance.state}; it cannot receive {kind}s")
+            raise Conflict(
+                _("Case %(id)s is %(state)s: it cannot receive messages or signals.")
+                % {"id": instance_id, "state": instance.get_state_display()}
+            )
         runtime = runtime_for(instance.definition)
         workflow = runtime.load(instance.serialized_state)
         ids = IdSequence(instance.uuid, instance.task_id_counter)
@@ -126,7 +138,10 @@ def _deliver_to(instance_id: int, kind: str, name: str, payload, actor) -> None:
         except NotWaiting as exc:
             raise Conflict(str(exc)) from None
         except EngineFailure as failure:
-            raise Conflict(f"instance {instance_id} failed on {kind} '{name}': {failure}") from None
+            raise Conflict(
+                _("Case %(id)s failed on “%(name)s”: %(why)s")
+                % {"id": instance_id, "name": name, "why": failure}
+            ) from None
         audit = InstanceAuditLog(instance)
         audit.append(
             actor=actor,

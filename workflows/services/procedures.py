@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext as _
 from guardian.core import ObjectPermissionChecker
 from guardian.models import GroupObjectPermission
 from guardian.shortcuts import assign_perm, get_users_with_perms
@@ -25,6 +26,7 @@ from guardian.shortcuts import assign_perm, get_users_with_perms
 from .. import conf
 from ..exceptions import NotAllowed
 from ..models import Procedure
+from ..people import person_name
 from .access import grants_for, user_has_role
 from .starting import ROLE_GROUP_PREFIX
 
@@ -73,11 +75,17 @@ def can_change_procedure(user, procedure: Procedure | None) -> bool:
 
 def require_change_procedure(user, procedure: Procedure | None) -> None:
     if not is_process_owner(user) and user is not None:
-        raise NotAllowed("only process owners may change procedures")
+        raise NotAllowed(_("Only process owners may change procedures."))
     if not can_change_procedure(user, procedure):
         raise NotAllowed(
-            f"you are not an owner of the procedure '{procedure.key}': ask one of its owners "
-            f"({', '.join(procedure_owner_names(procedure)) or 'an administrator'}) to share it"
+            _(
+                "You are not an owner of the procedure “%(procedure)s”: ask one of its owners "
+                "(%(owners)s) to share it."
+            )
+            % {
+                "procedure": procedure.name or procedure.key,
+                "owners": "、".join(procedure_owner_names(procedure)) or _("an administrator"),
+            }
         )
 
 
@@ -96,5 +104,5 @@ def procedure_share(*, procedure: Procedure, user, with_user) -> None:
     """Make ``with_user`` (a process owner) an owner of ``procedure`` too."""
     require_change_procedure(user, procedure)
     if not is_process_owner(with_user):
-        raise NotAllowed(f"{with_user.get_username()} is not a process owner")
+        raise NotAllowed(_("%(who)s is not a process owner.") % {"who": person_name(with_user)})
     assign_perm(DEPLOY_PERMISSION, with_user, procedure)

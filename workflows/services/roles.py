@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .. import conf
 from ..exceptions import NotAllowed
@@ -16,7 +17,7 @@ from .audit import audit_append_system
 def role_grant(*, user, role: str, org_unit: str = "", granted_by=None) -> None:
     """``granted_by=None`` is the operator at the command line; a person must be an operator."""
     if granted_by is not None and not user_has_role(granted_by, conf.get("OPERATOR_ROLE")):
-        raise NotAllowed("only process owners may grant roles")
+        raise NotAllowed(_("Only process owners may grant roles."))
     scope_resolver = resolver()
     roles = scope_resolver.roles()
     if role not in roles:

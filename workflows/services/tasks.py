@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import extensions
 from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
 from ..exceptions import Conflict, IncidentRaised, InvalidInput, NotAllowed, NotFound
 from ..forms import form_errors_message, task_form_errors
 from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, ProcessInstance
+from ..people import person_name
 from .access import can_work_task
 from .audit import InstanceAuditLog
 from .instances import _require_json_object
@@ -27,30 +29,50 @@ def _locked_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
             .get(human_tasks__pk=task_id)
         )
     except ProcessInstance.DoesNotExist:
-        raise NotFound(f"task {task_id} does not exist") from None
+        raise NotFound(_("Task %(id)s does not exist.") % {"id": task_id}) from None
     task = HumanTask.objects.get(pk=task_id)
     return instance, task
 
 
 def _require_open(task: HumanTask, instance: ProcessInstance) -> None:
     if task.state != HumanTaskState.OPEN:
-        who = f" by {task.completed_by.get_username()}" if task.completed_by_id else ""
-        raise Conflict(f"the task '{task.name}' is already {task.state}{who}")
+        if task.completed_by_id:
+            raise Conflict(
+                _("The task “%(task)s” is already %(state)s, by %(who)s.")
+                % {
+                    "task": task.name,
+                    "state": task.get_state_display(),
+                    "who": person_name(task.completed_by),
+                }
+            )
+        raise Conflict(
+            _("The task “%(task)s” is already %(state)s.")
+            % {"task": task.name, "state": task.get_state_display()}
+        )
     if instance.state == InstanceState.SUSPENDED:
-        raise Conflict("the instance is suspended; resume it first")
+        raise Conflict(_("The case is suspended; it must be resumed first."))
     if instance.is_finished:
-        raise Conflict(f"the instance is {instance.state}")
+        raise Conflict(_("The case is %(state)s.") % {"state": instance.get_state_display()})
 
 
 def _require_reach(user, task: HumanTask) -> None:
     """Checked before anything else, so an outsider learns nothing about the task's state."""
     if not can_work_task(user, task):
-        raise NotAllowed(f"the task '{task.name}' is not in your roles or org units")
+        raise NotAllowed(
+            _("The task “%(task)s” is not for your roles or org units.") % {"task": task.name}
+        )
 
 
 def _require_worker(user, task: HumanTask) -> None:
     if task.assignee_id is not None and task.assignee_id != user.pk:
-        raise Conflict(f"the task '{task.name}' is claimed by {task.assignee.get_username()}")
+        raise Conflict(_claimed_by_someone(task))
+
+
+def _claimed_by_someone(task: HumanTask) -> str:
+    return _("The task “%(task)s” is claimed by %(who)s.") % {
+        "task": task.name,
+        "who": person_name(task.assignee),
+    }
 
 
 def task_claim(*, task_id: int, user) -> HumanTask:
@@ -83,9 +105,9 @@ def task_unclaim(*, task_id: int, user) -> HumanTask:
         _require_reach(user, task)
         _require_open(task, instance)
         if task.assignee_id is None:
-            raise Conflict(f"the task '{task.name}' is not claimed")
+            raise Conflict(_("The task “%(task)s” is not claimed.") % {"task": task.name})
         if task.assignee_id != user.pk:
-            raise Conflict(f"the task '{task.name}' is claimed by {task.assignee.get_username()}")
+            raise Conflict(_claimed_by_someone(task))
         task.assignee, task.claimed_at = None, None
         task.save(update_fields=["assignee", "claimed_at"])
         audit = InstanceAuditLog(instance)
@@ -137,8 +159,10 @@ def task_complete(*, task_id: int, user, data) -> HumanTask:
         raise InvalidInput(form_errors_message(invalid), invalid)
     if outcome is not None:
         # Raised after the commit: the incident and the entered data are kept, the task stays open.
-        where = outcome.element or "the process"
-        raise IncidentRaised(f"the task was not completed: {where} failed: {outcome.message}")
+        raise IncidentRaised(
+            _("The task was not completed: step %(where)s failed: %(why)s")
+            % {"where": outcome.element or _("of the procedure"), "why": outcome.message}
+        )
     return task
 
 
@@ -146,7 +170,8 @@ def _complete_locked(instance, task, *, data: dict, user) -> EngineFailure | Non
     """Complete the locked task; the engine failure that became an incident, if any."""
     if instance.state == InstanceState.INCIDENT:
         raise Conflict(
-            f"the instance has an incident ({instance.incident_message}); retry it first"
+            _("The case has an incident (%(why)s); it must be retried first.")
+            % {"why": instance.incident_message}
         )
     hook = extensions.completion_hook(task.form_key)
     if hook is not None:
@@ -164,7 +189,9 @@ def _complete_locked(instance, task, *, data: dict, user) -> EngineFailure | Non
             workflow, task_id=task.task_id, data=data, ids=ids, now=now
         )
     except TaskNotReady:
-        raise Conflict(f"the task '{task.name}' is no longer waiting") from None
+        raise Conflict(
+            _("The task “%(task)s” is no longer waiting.") % {"task": task.name}
+        ) from None
     except EngineFailure as failure:
         _record_incident(instance, task, failure, data=data, user=user, audit=audit, now=now)
         return failure

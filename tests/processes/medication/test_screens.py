@@ -49,6 +49,10 @@ def test_a_township_surveys_in_its_task_page_and_sees_each_check_at_once(
     assert "无低保 was added but does not qualify: no low-income status" in messages_of(refused)
     listed = client.get(url).content.decode()
     assert newcomer.citizen_id not in listed and newcomer.masked_citizen_id in listed
+    wrong = client.post(url, {"action": "add", "citizen_id": "110105194912310021"}, follow=True)
+    shown = wrong.content.decode()  # the refusal names the number, masked like everywhere
+    assert "110105194912310021" not in shown
+    assert "The check digit of the citizen ID 110105********0021 is wrong" in shown
     rows = [["姓名", "公民身份号码"], ["错号", "330102198001011239"]]
     report = client.post(url, {"action": "import", "file": upload("名单.csv", rows)})
     assert report.status_code == 200

@@ -50,8 +50,8 @@ def test_start_with_an_unknown_key_is_a_400_naming_the_key(api, township_a):
     )
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "no procedure with key 'nope' is deployed",
-        "errors": [{"field": "process_key", "message": "unknown process key 'nope'"}],
+        "detail": "没有已部署的业务“nope”。",
+        "errors": [{"field": "process_key", "message": "没有已部署的业务“nope”。"}],
     }
     assert ProcessInstance.objects.count() == 0
 
@@ -65,7 +65,9 @@ def test_start_with_variables_that_are_not_an_object_is_a_400(deploy, api, towns
         format="json",
     )
     assert response.status_code == 400
-    assert response.json()["errors"] == [{"field": "variables", "message": "must be a JSON object"}]
+    assert response.json()["errors"] == [
+        {"field": "variables", "message": "variables 必须是一个 JSON 对象。"}
+    ]
     assert ProcessInstance.objects.count() == 0
 
 
@@ -108,11 +110,11 @@ def test_claim_complete_and_the_error_statuses(api, started, township_a, townshi
     assert api(township_a).get("/api/tasks/?assigned=me").json()["count"] == 1
     taken = colleague.post(f"/api/tasks/{task_id}/claim/")
     assert taken.status_code == 409
-    assert taken.json() == {"detail": "the task '乡镇初审' is claimed by township_a"}
+    assert taken.json() == {"detail": "任务“乡镇初审”已由township_a认领。"}
 
     bad = mine.post(f"/api/tasks/{task_id}/complete/", {"data": [1]}, format="json")
     assert bad.status_code == 400
-    assert bad.json()["errors"] == [{"field": "data", "message": "must be a JSON object"}]
+    assert bad.json()["errors"] == [{"field": "data", "message": "data 必须是一个 JSON 对象。"}]
 
     done = mine.post(f"/api/tasks/{task_id}/complete/", {"data": {"approved": True}}, format="json")
     assert done.status_code == 200 and done.json()["state"] == "completed"
@@ -120,7 +122,7 @@ def test_claim_complete_and_the_error_statuses(api, started, township_a, townshi
         f"/api/tasks/{task_id}/complete/", {"data": {"approved": True}}, format="json"
     )
     assert again.status_code == 409
-    assert again.json() == {"detail": "the task '乡镇初审' is already completed by township_a"}
+    assert again.json() == {"detail": "任务“乡镇初审”已由township_a处理，当前为“已完成”。"}
 
 
 def test_unclaim_returns_the_task_to_the_group(api, started, township_a):
@@ -138,7 +140,7 @@ def test_operations_need_a_process_owner(api, started, township_a, owner):
     assert api(owner).post(f"{url}/resume/").json()["state"] == "running"
     missing = api(owner).post(f"{url}/terminate/", {"reason": ""}, format="json")
     assert missing.status_code == 400
-    assert missing.json()["errors"] == [{"field": "reason", "message": "this field is required"}]
+    assert missing.json()["errors"] == [{"field": "reason", "message": "此项为必填项。"}]
     ended = api(owner).post(f"{url}/terminate/", {"reason": "重复申请"}, format="json")
     assert ended.json()["state"] == "terminated"
     assert HumanTask.objects.get().state == "cancelled"

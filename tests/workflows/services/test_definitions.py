@@ -472,8 +472,8 @@ def test_an_upload_without_a_file_is_refused(api, owner):
     assert (response.status_code, response.json()) == (
         400,
         {
-            "detail": "upload the diagram as the multipart field 'file'",
-            "errors": [{"field": "file", "message": "no file was sent"}],
+            "detail": "请以 multipart 字段“file”上传流程图。",
+            "errors": [{"field": "file", "message": "没有收到文件。"}],
         },
     )
 

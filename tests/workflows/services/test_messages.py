@@ -59,21 +59,20 @@ def test_a_message_with_another_key_is_refused_not_lost(waiting_case, township_a
             name="documents_supplied", correlation_key="APP-8", payload={}, user=township_a
         )
     assert refused.value.message == (
-        "no instance waits for message 'documents_supplied' with correlation key 'APP-8', "
-        "and no procedure starts with it"
+        "没有案件在等待关联键为“APP-8”的消息“documents_supplied”，也没有业务由该消息发起。"
     )
     assert waiting_case.subscriptions.filter(name="documents_supplied").exists()
 
 
 def test_a_message_without_the_required_correlation_key_is_a_400(waiting_case, township_a, api):
-    with pytest.raises(InvalidInput, match="needs a correlation_key"):
+    with pytest.raises(InvalidInput, match="需要 correlation_key"):
         message_send(name="documents_supplied", correlation_key="", payload={}, user=township_a)
     response = api(township_a).post(
         "/api/messages/", {"name": "documents_supplied", "payload": {}}, format="json"
     )
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"field": "correlation_key", "message": "this field is required for this message"}
+        {"field": "correlation_key", "message": "此消息必须填写此项。"}
     ]
 
 
@@ -82,7 +81,7 @@ def test_an_unknown_message_is_a_404_through_the_api(db, township_a, api):
         "/api/messages/", {"name": "nobody_waits", "correlation_key": "X"}, format="json"
     )
     assert response.status_code == 404
-    assert "no instance waits for message 'nobody_waits'" in response.json()["detail"]
+    assert "的消息“nobody_waits”，也没有业务由该消息发起" in response.json()["detail"]
 
 
 def test_a_suspended_instance_refuses_the_message_with_a_409(waiting_case, township_a, owner, api):
@@ -100,7 +99,7 @@ def test_a_suspended_instance_refuses_the_message_with_a_409(waiting_case, towns
 
 
 def test_a_signal_nobody_waits_for_is_a_404(db, township_a):
-    with pytest.raises(NotFound, match="no instance waits for signal 'quiet'"):
+    with pytest.raises(NotFound, match="没有案件在等待信号“quiet”"):
         signal_broadcast(name="quiet", payload={}, user=township_a)
 
 

@@ -37,16 +37,16 @@ def test_a_task_claimed_by_someone_else_cannot_be_claimed_or_completed(
 ):
     colleague = make_user("colleague", ("township_staff", TOWNSHIP_A))
     task_claim(task_id=survey.pk, user=township_a)
-    with pytest.raises(Conflict, match="claimed by township_a"):
+    with pytest.raises(Conflict, match="已由township_a认领"):
         task_claim(task_id=survey.pk, user=colleague)
-    with pytest.raises(Conflict, match="claimed by township_a"):
+    with pytest.raises(Conflict, match="已由township_a认领"):
         task_complete(task_id=survey.pk, user=colleague, data={"approved": True})
-    with pytest.raises(Conflict, match="claimed by township_a"):
+    with pytest.raises(Conflict, match="已由township_a认领"):
         task_unclaim(task_id=survey.pk, user=colleague)
 
 
 def test_a_user_of_another_township_is_refused(survey, township_b):
-    with pytest.raises(NotAllowed, match="not in your roles or org units"):
+    with pytest.raises(NotAllowed, match="不属于您的岗位或组织机构"):
         task_claim(task_id=survey.pk, user=township_b)
     with pytest.raises(NotAllowed):
         task_complete(task_id=survey.pk, user=township_b, data={})
@@ -62,7 +62,7 @@ def test_an_auditor_can_read_but_not_work_a_task(survey, make_user):
 
 def test_second_completion_of_a_task_is_refused_with_conflict(survey, township_a):
     task_complete(task_id=survey.pk, user=township_a, data={"approved": False})
-    with pytest.raises(Conflict, match="already completed by township_a"):
+    with pytest.raises(Conflict, match="已由township_a处理，当前为“已完成”"):
         task_complete(task_id=survey.pk, user=township_a, data={"approved": True})
     instance = survey.instance
     instance.refresh_from_db()
@@ -72,14 +72,14 @@ def test_second_completion_of_a_task_is_refused_with_conflict(survey, township_a
 
 @pytest.mark.parametrize("data", [[1, 2], "approved", 3])
 def test_data_that_is_not_a_json_object_is_refused(survey, township_a, data):
-    with pytest.raises(InvalidInput, match="data must be a JSON object"):
+    with pytest.raises(InvalidInput, match="data 必须是一个 JSON 对象"):
         task_complete(task_id=survey.pk, user=township_a, data=data)
     survey.refresh_from_db()
     assert survey.state == HumanTaskState.OPEN
 
 
 def test_unknown_task_is_not_found(db, township_a):
-    with pytest.raises(NotFound, match="task 999999 does not exist"):
+    with pytest.raises(NotFound, match="任务 999999 不存在"):
         task_complete(task_id=999999, user=township_a, data={})
 
 
@@ -91,7 +91,7 @@ def test_a_draft_keeps_data_without_completing(survey, township_a):
 
 def test_a_suspended_instance_refuses_completion(survey, township_a, owner):
     instance_suspend(instance_id=survey.instance_id, user=owner, reason="核查材料")
-    with pytest.raises(Conflict, match="suspended"):
+    with pytest.raises(Conflict, match="案件已挂起"):
         task_complete(task_id=survey.pk, user=township_a, data={"approved": True})
 
 
@@ -102,7 +102,7 @@ def test_a_failing_script_raises_an_incident_and_keeps_the_entered_data(
     instance = instance_start(process_key="failing_condition", user=county_clerk)
     task = instance.human_tasks.get()
     state_before = instance.serialized_state
-    with pytest.raises(IncidentRaised, match="divide failed: ZeroDivisionError"):
+    with pytest.raises(IncidentRaised, match="步骤 divide 出错：ZeroDivisionError"):
         task_complete(task_id=task.pk, user=county_clerk, data={"total": 100, "persons": 0})
     instance.refresh_from_db()
     task.refresh_from_db()
@@ -116,7 +116,7 @@ def test_a_failing_script_raises_an_incident_and_keeps_the_entered_data(
     last = instance.audit_events.order_by("-sequence").first()
     assert last.kind == AuditKind.INCIDENT_RAISED and last.payload["data"]["persons"] == 0
 
-    with pytest.raises(Conflict, match="has an incident"):
+    with pytest.raises(Conflict, match="案件出现故障"):
         task_complete(task_id=task.pk, user=county_clerk, data={"total": 100, "persons": 4})
     instance_retry(instance_id=instance.pk, user=owner)
     task_complete(task_id=task.pk, user=county_clerk, data={"total": 100, "persons": 4})
@@ -150,7 +150,7 @@ def test_two_racing_completions_of_one_task_advance_the_instance_once(deploy, to
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [
-        "conflict: the task '乡镇初审' is already completed by township_a",
+        "conflict: 任务“乡镇初审”已由township_a处理，当前为“已完成”。",
         "ok",
     ]
     instance.refresh_from_db()

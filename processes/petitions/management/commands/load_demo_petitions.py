@@ -75,7 +75,7 @@ class Command(BaseCommand):
                 "follow_up",
                 first,
                 action="assign_units",
-                units=_unit_of("township_b"),
+                units=[_unit_of("township_b")],
                 instruction="请核实换证进度并反馈",
             )
             _step(transferred, "unit_report", township_b, report="已核实：新证已制作，三日内送达。")
