@@ -90,6 +90,7 @@ class PersonListSerializer(serializers.ModelSerializer):
 class PersonDetailSerializer(PersonListSerializer):
     card_account = serializers.SerializerMethodField()
     certificates = serializers.SerializerMethodField()
+    phone = serializers.CharField(source="masked_phone", read_only=True)  # in full: reveal
 
     class Meta(PersonListSerializer.Meta):
         fields = [

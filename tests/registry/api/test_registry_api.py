@@ -152,3 +152,11 @@ def test_an_auditors_export_shows_the_numbers_masked(auditor, person_a):
     assert line[1] == person_a.masked_citizen_id and line[3] == "138****0001"
     assert line[9] == person_a.certificates.get().masked_number
     assert RegistryEvent.objects.get(kind="export_made").payload["full_numbers"] is False
+
+
+def test_a_persons_detail_shows_the_phone_masked_until_the_reveal(township_a_staff, person_a):
+    client = api(township_a_staff)
+    detail = client.get(f"/api/registry/persons/{person_a.pk}/").json()
+    assert detail["phone"] == "138****0001" and detail["citizen_id"] == person_a.masked_citizen_id
+    revealed = client.post(f"/api/registry/persons/{person_a.pk}/reveal/").json()
+    assert revealed["phone"] == "13800000001"
