@@ -1,11 +1,18 @@
 """Audit benchmark: the replay view of a long case, and verifying a large audit log.
 
     .venv/bin/python bench/audit.py [--rounds 250] [--events 1000000] [--no-browser]
-                                    [--postgres]
+                                    [--postgres] [--lengths-only] [--repeats 5]
 
 On a throwaway database (a temp SQLite file; with --postgres ``fuzhu_bench_<pid>`` on
 127.0.0.1:5432, created and dropped), prints, asserting nothing:
 
+* first-visit replay by case length: the replay page (GET, test client, nothing kept yet) of
+  the long case below with 25, 250 and 2,500 rounds (about 200, 2,000 and 20,000 events), and
+  the ratio of the 20,000 figure to the 2,000 one (re-execution is linear: about 10); each the
+  median of --repeats first visits (the kept replay dropped before each), all printed, with
+  the process's CPU time (which other work on the machine does not spread). These
+  cases' chains are written as the services write them without driving each step through
+  them (see ``write_case``).
 * the long case: bench/fixtures/correction_loop.bpmn returned for correction --rounds times
   (each round: the county check claimed, handed back, claimed again and completed; the
   correction the same), driven through the services: about 8 x rounds audit events on the
@@ -43,10 +50,14 @@ DIAGRAM = ROOT / "bench" / "fixtures" / "correction_loop.bpmn"
 KEY = "correction_loop"
 COUNTY, TOWNSHIP = "330102000000", "330102101000"
 CHAINS = 1000
+# Correction rounds of the cases the first-visit replay is measured on: 8 events a round, so
+# about 200, 2,000 and 20,000 events.
+LENGTHS = (25, 250, 2500)
 CHROMIUM = "/usr/bin/chromium"
 
 
-def make_case(rounds: int):
+def make_people():
+    """The org units, the county and township desks, an auditor; the diagram deployed."""
     from django.apps import apps
     from django.contrib.auth import get_user_model
 
@@ -56,11 +67,8 @@ def make_case(rounds: int):
 
         org_unit_create(code=COUNTY, name="清溪县", kind=OrgUnitKind.COUNTY, parent_code="")
         org_unit_create(code=TOWNSHIP, name="城关镇", kind=OrgUnitKind.TOWN, parent_code="")
-    from workflows.models import HumanTask
     from workflows.services.definitions import definition_deploy
-    from workflows.services.instances import instance_start
     from workflows.services.roles import role_grant
-    from workflows.services.tasks import task_claim, task_complete, task_unclaim
 
     def user(name: str, role: str, org_unit: str):
         person = get_user_model().objects.create_user(name, password="bench-password")
@@ -69,11 +77,27 @@ def make_case(rounds: int):
 
     owner = user("owner", "process_owner", "")
     definition_deploy(content=DIAGRAM.read_bytes(), user=owner)
-    county, township = (
-        user("county", "county_staff", COUNTY),
-        user("township", "township_staff", TOWNSHIP),
-    )
-    auditor = user("auditor", "auditor", "")
+    return {
+        "county": user("county", "county_staff", COUNTY),
+        "township": user("township", "township_staff", TOWNSHIP),
+        "auditor": user("auditor", "auditor", ""),
+    }
+
+
+def opinion(round_number: int, last: bool) -> dict:
+    return {
+        "approved": last,
+        "opinion": f"第{round_number + 1}次审核：{'通过' if last else '缺材料'}",
+    }
+
+
+def make_case(rounds: int, people: dict):
+    """The long case driven through the services, as the portal drives it."""
+    from workflows.models import HumanTask
+    from workflows.services.instances import instance_start
+    from workflows.services.tasks import task_claim, task_complete, task_unclaim
+
+    county, township = people["county"], people["township"]
     instance = instance_start(
         process_key=KEY, user=township, org_unit=TOWNSHIP, variables={"applicant_name": "张三"}
     )
@@ -97,14 +121,7 @@ def make_case(rounds: int):
                 f"{instance.incident_message}"
             )
         handed_over(check, county)
-        task_complete(
-            task_id=check.pk,
-            user=county,
-            data={
-                "approved": last,
-                "opinion": f"第{round_number + 1}次审核：{'通过' if last else '缺材料'}",
-            },
-        )
+        task_complete(task_id=check.pk, user=county, data=opinion(round_number, last))
         if last:
             break
         correct = HumanTask.objects.get(
@@ -116,7 +133,146 @@ def make_case(rounds: int):
         )
     log(f"long case driven in {time.perf_counter() - began:.1f} s")
     instance.refresh_from_db()
-    return instance, auditor
+    return instance
+
+
+def write_case(rounds: int, people: dict):
+    """The same long case, its chain written as the services write it, without their cost.
+
+    Driving 2,500 rounds through the services takes the better part of an hour (every task
+    completion loads and saves the whole state, which grows with the case). So the engine is
+    driven in memory and each round's events are appended as the services append them - claimed,
+    handed back, claimed again, completed with its data and the state record - then the state
+    is saved once. The digests come from the replay's own step-by-step computation, which the
+    tests check against the full one at every event; the bench checks the final digest against
+    the full computation and prints whether the replay reproduces the stored state."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workflows.engine.runtime import IdSequence, StateTracker, state_digest, workflow_data
+    from workflows.models import AuditKind
+    from workflows.services.audit import InstanceAuditLog
+    from workflows.services.instances import instance_start
+    from workflows.services.runtimes import runtime_for
+
+    county, township = people["county"], people["township"]
+    instance = instance_start(
+        process_key=KEY, user=township, org_unit=TOWNSHIP, variables={"applicant_name": "张三"}
+    )
+    runtime = runtime_for(instance.definition)
+    workflow = runtime.load(instance.serialized_state)
+    ids = IdSequence(instance.uuid, instance.task_id_counter)
+    tracker = StateTracker(workflow, ids.namespace, ids.counter)
+    audit = InstanceAuditLog(instance)
+    moment = timezone.now()
+    began = time.perf_counter()
+
+    def work(element: str, user, data: dict) -> None:
+        nonlocal moment
+        (task,) = [t for t in runtime_ready(workflow) if t.element_id == element]
+        for kind in (AuditKind.TASK_CLAIMED, AuditKind.TASK_UNCLAIMED, AuditKind.TASK_CLAIMED):
+            moment += timedelta(minutes=1)
+            audit.append(
+                actor=user, kind=kind, task_id=str(task.task_id), element_id=element, at=moment
+            )
+        moment += timedelta(minutes=1)
+        runtime.complete_user_task(workflow, task_id=task.task_id, data=data, ids=ids, now=moment)
+        tracker.update(workflow, ids.counter)
+        audit.append(
+            actor=user,
+            kind=AuditKind.TASK_COMPLETED,
+            task_id=str(task.task_id),
+            element_id=element,
+            at=moment,
+            payload={"data": data, **tracker.record(workflow)},
+        )
+        if len(audit.pending) >= 2000:
+            audit.flush()
+
+    for round_number in range(rounds + 1):
+        last = round_number == rounds
+        work("county_check", county, opinion(round_number, last))
+        if not last:
+            work("township_correct", township, {"supplied": f"补充材料{round_number + 1}"})
+    assert workflow.completed and tracker.digest() == state_digest(workflow)
+    instance.serialized_state = runtime.dump(workflow)
+    instance.variables = workflow_data(workflow)
+    instance.task_id_counter = ids.counter
+    instance.updated_at = moment
+    instance.mark_completed()
+    audit.append(
+        actor=county,
+        kind=AuditKind.INSTANCE_COMPLETED,
+        at=moment,
+        payload={"variables": instance.variables},
+    )
+    instance.save()
+    audit.flush()
+    seconds = time.perf_counter() - began
+    log(f"case of {instance.audit_sequence:,} events written in {seconds:.1f} s")
+    return instance
+
+
+def runtime_ready(workflow):
+    from workflows.engine.runtime import ready_user_tasks
+
+    return ready_user_tasks(workflow)
+
+
+def first_visit(instance, auditor, repeats: int = 1) -> dict:
+    """The replay page opened for the first time (nothing kept yet): re-execution, document,
+    chain check and rendering, as the auditor waits for them. Measured ``repeats`` times, the
+    kept replay dropped before each; the median is given (other work on the machine spreads
+    single figures)."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from workflows.selectors.case_replay import case_history, case_verify
+
+    client = Client()
+    client.force_login(auditor)
+    pages, cpu, histories = [], [], []
+    for _ in range(repeats):
+        cache.clear()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        response = client.get(f"/audit/cases/{instance.pk}/")
+        pages.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        assert response.status_code == 200, response.status_code
+        start = time.perf_counter()
+        history = case_history(instance=instance)
+        histories.append(time.perf_counter() - start)
+    return {
+        "events": instance.audit_sequence,
+        "page": percentile(pages, 0.5),
+        "pages": pages,
+        "cpu": percentile(cpu, 0.5),
+        "history": percentile(histories, 0.5),
+        "reproduces": case_verify(history).reproduces,
+    }
+
+
+def length_figures(people: dict, repeats: int) -> dict:
+    first_visit(write_case(2, people), people["auditor"])  # warm up: templates, the parse
+    rows = [
+        first_visit(write_case(rounds, people), people["auditor"], repeats) for rounds in LENGTHS
+    ]
+    figures = {}
+    for row in rows:
+        each = " / ".join(f"{p * 1000:,.0f}" for p in row["pages"])
+        figures[f"{row['events']:,} events: page GET, first visit ms (median)"] = row["page"] * 1000
+        figures[f"{row['events']:,} events: each first visit ms"] = each
+        figures[f"{row['events']:,} events: first visit, CPU time ms (median)"] = row["cpu"] * 1000
+        figures[f"{row['events']:,} events: of which re-execution ms"] = row["history"] * 1000
+        figures[f"{row['events']:,} events: reproduces"] = row["reproduces"]
+    by_events = {round(r["events"], -2): r for r in rows}
+    if 2000 in by_events and 20000 in by_events:
+        long, short = by_events[20000], by_events[2000]
+        figures["20,000 / 2,000 events (first visit, medians)"] = long["page"] / short["page"]
+        # This process's own CPU time: what other work on the machine does not spread.
+        figures["20,000 / 2,000 events (CPU time, medians)"] = long["cpu"] / short["cpu"]
+    return figures
 
 
 def server_figures(instance, auditor) -> dict:
@@ -306,6 +462,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--lengths-only", action="store_true", help="only the first-visit replay by case length"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="first visits measured per case length"
+    )
     args = parser.parse_args()
     backend = "postgresql" if args.postgres else "sqlite"
     with tempfile.TemporaryDirectory(prefix="fuzhu-bench-audit-") as workdir:
@@ -313,7 +475,15 @@ def main() -> None:
         try:
             load = os.getloadavg()[0]
             print(f"Fuzhu audit bench · {backend} · {os.cpu_count()} CPUs · load {load:.2f}")
-            instance, auditor = make_case(args.rounds)
+            people = make_people()
+            auditor = people["auditor"]
+            show(
+                "First-visit replay by case length (rounds of 8 events; page GET, test client)",
+                length_figures(people, args.repeats),
+            )
+            if args.lengths_only:
+                return
+            instance = make_case(args.rounds, people)
             show(
                 f"Replay of one case ({args.rounds} correction rounds), server",
                 server_figures(instance, auditor),

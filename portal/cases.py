@@ -12,7 +12,8 @@ from workflows.services.documents import documents_of
 from .lookups import data_labels, element_names, people_names
 from .personal import masked
 
-HIDDEN_PAYLOAD = {"state_digest", "definition", "uuid", ORIGIN_KEY}  # origin: the replay shows it
+# The origin is left out too: the replay shows it.
+HIDDEN_PAYLOAD = {"state_digest", "state_summary", "handlers", "definition", "uuid", ORIGIN_KEY}
 
 
 @dataclass

@@ -22,15 +22,16 @@ from django.utils.translation import gettext as _
 from workflows import extensions
 from workflows.audit_origin import ORIGIN_KEY
 from workflows.models import AuditHead, AuditKind, ProcessDefinition, ProcessInstance
+from workflows.replay_findings import Reader
 from workflows.scopes import resolver
 from workflows.selectors.case_replay import CaseHistory, Frame, case_history
 from workflows.services.documents import documents_of
-from workflows.services.replay import initial_definition
+from workflows.services.replay import collector_paused, initial_definition
 
 from .lookups import data_labels, element_names, people_names, value_labels
 
 DEADLINE_SUFFIXES = ("_due", "_window_end", "_deadline")
-HIDDEN_KEYS = {"state_digest", "definition", "uuid", ORIGIN_KEY}
+HIDDEN_KEYS = {"state_digest", "state_summary", "handlers", "definition", "uuid", ORIGIN_KEY}
 MAX_VALUE_CHARS = 300
 
 
@@ -188,7 +189,10 @@ def replay_document(history: CaseHistory) -> dict:
             state_index[key] = len(state_tables)
             state_tables.append(frame.states)
         if frame.source == "instance":
-            changes = presenter.changes(previous_data, frame.data)
+            # Frames share the data dict until the engine moves (a claim changes no data).
+            changes = (
+                [] if frame.data is previous_data else presenter.changes(previous_data, frame.data)
+            )
             previous_data = frame.data
         else:
             # A record's event says what the record is now; the change is against its last one.
@@ -303,20 +307,40 @@ def _cache_key(instance) -> str:
     return f"fuzhu:replay:{instance.pk}:{get_language()}:{fingerprint}"
 
 
+def findings_reader(history: CaseHistory) -> Reader:
+    """Where a replay disagrees, said with the names the auditor knows: the diagram's step
+    names (of every version the case ran on) and the forms' field labels."""
+    names = element_names(initial_definition(history.instance))
+    names.update(element_names(history.instance.definition))
+    return Reader(names, data_labels(history.instance.definition))
+
+
 def replay_view(instance) -> ReplayView:
     """The replay of a case, re-executed only when something it is built from has changed (a
     long case takes seconds to re-execute; an auditor opens it many times)."""
     key = _cache_key(instance)
     view = cache.get(key)
     if view is None:
-        history = case_history(instance=instance)
-        mismatch = next((f for f in history.frames if f.replay_problem), None)
-        view = ReplayView(
-            document=replay_document(history),
-            streams=history.streams,
-            mismatch_step=mismatch.index + 1 if mismatch else None,
-            mismatch_problem=mismatch.replay_problem if mismatch else "",
-            final_differences=history.final_differences,
-        )
+        with collector_paused():  # the document is built over the whole history, too
+            view = _replay_view(instance)
         cache.set(key, view, timeout=24 * 3600)
     return view
+
+
+def _replay_view(instance) -> ReplayView:
+    history = case_history(instance=instance)
+    mismatch = next((f for f in history.frames if f.replay_problem), None)
+    reader = findings_reader(history)
+    if mismatch is None:
+        problem = ""
+    elif mismatch.disagreement is not None:
+        problem = reader.disagreement(mismatch.disagreement)
+    else:
+        problem = mismatch.replay_problem
+    return ReplayView(
+        document=replay_document(history),
+        streams=history.streams,
+        mismatch_step=mismatch.index + 1 if mismatch else None,
+        mismatch_problem=problem,
+        final_differences=reader.differences(history.final_findings) or history.final_differences,
+    )

@@ -57,6 +57,11 @@ urlpatterns += [
     path("medication/", medication.cycle_list, name="medication-cycles"),
     path("medication/<int:pk>/", medication.cycle_page, name="medication-cycle"),
     path("medication/<int:pk>/report.xlsx", medication.report_download, name="medication-report"),
+    path(
+        "medication/templates/<str:layout>.xlsx",
+        medication.file_template,
+        name="medication-template",
+    ),
     path("medication/<int:pk>/entries/", medication.entry_list, name="medication-entries"),
     path("medication/entries/<int:pk>/", medication.entry_page, name="medication-entry"),
     path("medication/batches/<int:pk>/<str:fmt>/", medication.batch_file, name="medication-batch"),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("registry/persons/", views.person_list, name="persons"),
     path("registry/persons/<int:pk>/", views.person_detail, name="person"),
     path("registry/imports/", views.import_list, name="imports"),
+    path("registry/imports/template.xlsx", views.import_template, name="import-template"),
     path("registry/imports/<int:pk>/", views.import_detail, name="import"),
     path("registry/imports/<int:pk>/commit/", views.import_commit, name="import-commit"),
     path("registry/export/", views.export, name="export"),

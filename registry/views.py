@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 from workflows.exceptions import InvalidInput, NotAllowed, NotFound, WorkflowError
 
 from . import conf
-from .imports.columns import HEADERS
+from .imports.columns import COLUMNS, HEADERS
+from .imports.templates import template_workbook
 from .models import ImportBatch, ImportRow, ImportRowOutcome, ImportState
 from .selectors import exports
 from .selectors.persons import person_for_user, persons_for_user
@@ -32,6 +33,8 @@ from .services.access import (
     reach_for,
 )
 from .services.persons import person_reveal
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _doors(view):
@@ -158,3 +161,26 @@ def reveal_list(request):
     views = full_number_views(user=request.user, since=since, until=until)
     context = {"views": views, "since": since, "until": until}
     return render(request, "registry/reveal_list.html", context)
+
+
+IMPORT_NOTES = {
+    "citizen_id": "18 位公民身份号码，末位可为 X",
+    "household_code": "户籍所在村（社区）的 12 位统计用区划代码",
+    "low_income_status": "低保、特困或边缘，没有则留空",
+    "certificate_number": "第二代残疾人证号（身份证号 + 类别 + 等级，补发加 B1、B2…）",
+    "category": "视力、听力、言语、肢体、智力、精神或多重",
+    "grade": "一级至四级",
+}
+
+
+@_doors
+def import_template(request):
+    """The person import's blank .xlsx: its header row is what the import reads."""
+    if not _may_import(request.user):
+        raise NotAllowed("only county staff import persons and certificates")
+    content = template_workbook("人员和残疾人证", COLUMNS, IMPORT_NOTES)
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = (
+        "attachment; filename*=UTF-8''%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    )
+    return response

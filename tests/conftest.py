@@ -130,3 +130,28 @@ def api(db):
         return client
 
     return client_for
+
+
+@pytest.fixture
+def every_case_replays(db):
+    """After the test: every case it made re-executes as recorded, at every event."""
+    yield
+    from tests.replay_check import assert_every_case_replays
+
+    assert_every_case_replays()
+
+
+@pytest.fixture
+def a_new_process_each_step(monkeypatch):
+    """Each use of a diagram parses it afresh, as in production, where the web workers, the job
+    runner and a restarted server each parse it themselves: nothing one step leaves on a parsed
+    diagram may change what the next step does (the replay runs on a single parse)."""
+    from workflows.services import runtimes
+
+    cached = runtimes._runtime
+
+    def fresh(definition_id, sha256):
+        cached.cache_clear()
+        return cached(definition_id, sha256)
+
+    monkeypatch.setattr(runtimes, "_runtime", fresh)

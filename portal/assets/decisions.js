@@ -12,7 +12,9 @@ import "dmn-js/dist/assets/dmn-js-decision-table-controls.css";
 import "dmn-js/dist/assets/dmn-js-literal-expression.css";
 import "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css";
 
-export function decisionTables({ text, onChange }) {
+import { dmnZhModule } from "./dmn-zh";
+
+export function decisionTables({ text, isZh, onChange }) {
   const source = document.getElementById("fz-decisions");
   const tables = source ? JSON.parse(source.textContent) : {};
   const dialog = document.getElementById("decision-dialog");
@@ -23,7 +25,16 @@ export function decisionTables({ text, onChange }) {
 
   function tableEditor() {
     if (!editor) {
-      editor = new DmnModeler({ container: "#decision-editor" });
+      // Its own words in Chinese on zh pages, through dmn-js's translate service, in every
+      // view (dmn-js takes each view's additionalModules, not common ones).
+      const views = isZh ? { additionalModules: [dmnZhModule()] } : {};
+      editor = new DmnModeler({
+        container: "#decision-editor",
+        drd: views,
+        decisionTable: views,
+        literalExpression: views,
+        boxedExpression: views,
+      });
       window.fzDmnModeler = editor; // the browser tests drive the table through it
     }
     return editor;

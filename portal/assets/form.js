@@ -4,6 +4,10 @@ import { Form } from "@bpmn-io/form-js-viewer";
 import "@bpmn-io/form-js-viewer/dist/assets/form-js.css";
 import "@bpmn-io/form-js-viewer/dist/assets/flatpickr/light.css";
 
+import { translateForm } from "./form-zh";
+
+const isZh = (document.documentElement.lang || "").startsWith("zh");
+
 // The server is the authority on validation (and speaks the user's language): form-js's own
 // checks, whose messages are English only, are replaced by the server's answer. A field keeps
 // the server's errors while it still holds the value the server judged; editing clears them.
@@ -57,6 +61,7 @@ async function mount(host) {
   // keystroke, and a task submitted within that time (Enter, or a quick click) sent the value
   // typed before.
   const form = new Form({ container: host, additionalModules: [serverValidation], debounce: false });
+  if (isZh) translateForm(host);
   await form.importSchema(schema, data);
   if (Object.keys(errors).length) {
     const ids = fieldIdsByPath(form);

@@ -26,6 +26,8 @@ import "@bpmn-io/form-js-viewer/dist/assets/form-js.css";
 
 import { decisionTables } from "./decisions";
 import { lintConfig } from "./lint";
+import { translateDom, translateForm } from "./form-zh";
+import { summaryModule } from "./modeler-summary";
 import { zhTranslateModule } from "./modeler-zh";
 
 const host = document.getElementById("modeler");
@@ -53,13 +55,17 @@ const modeler = new BpmnModeler({
     CamundaBehaviorsModule,
     ElementTemplatesPropertiesProviderModule,
     lintModule,
+    summaryModule(text),
     ...(isZh ? [zhTranslateModule()] : []),
   ],
 });
 window.fzModeler = modeler; // the browser tests drive the diagram through it
+// The few words the properties panel writes without its translate service.
+if (isZh) translateDom(document.getElementById("modeler-properties"), { "Select a template": "选择模板" });
 
 const tablesUi = decisionTables({
   text,
+  isZh,
   onChange() {
     state.dirty = true;
   },
@@ -95,11 +101,33 @@ async function send(url, method, body) {
   return { status: response.status, ok: response.ok, data };
 }
 
+// The whole diagram in view, beside the palette rather than under it (fit-viewport alone puts
+// the start event, and its label, behind the palette).
+function fitDiagram() {
+  canvas.zoom("fit-viewport", "auto");
+  const { inner, outer } = canvas.viewbox();
+  if (!inner.width || !inner.height) return;
+  const container = canvas.getContainer().getBoundingClientRect();
+  const palette = canvas.getContainer().querySelector(".djs-palette");
+  const pad = 16;
+  const left = palette ? palette.getBoundingClientRect().right - container.left + pad : pad;
+  const width = container.width - left - pad;
+  const height = container.height - 2 * pad;
+  if (width <= 0 || height <= 0) return;
+  const scale = Math.min(1, width / inner.width, height / inner.height);
+  canvas.viewbox({
+    x: inner.x - left / scale,
+    y: inner.y - (pad + (height - inner.height * scale) / 2) / scale,
+    width: (outer.width || container.width) / scale,
+    height: (outer.height || container.height) / scale,
+  });
+}
+
 // --- loading --------------------------------------------------------------------------------
 
 async function load() {
   const draft = await send(host.dataset.draftUrl, "GET");
-  if (!draft.ok) throw new Error(draft.data.error);
+  if (!draft.ok) throw Object.assign(new Error(draft.data.error), { said: draft.data.error });
   state.revision = draft.data.revision;
   state.forms = draft.data.forms || {};
   let xml = draft.data.bpmn_xml;
@@ -108,7 +136,7 @@ async function load() {
     xml = await response.text();
   }
   await modeler.importXML(xml);
-  canvas.zoom("fit-viewport", "auto");
+  fitDiagram();
   const templates = await send(host.dataset.templatesUrl, "GET");
   if (templates.ok) modeler.get("elementTemplates").set(templates.data);
   state.dirty = Boolean(host.dataset.openUrl);
@@ -300,14 +328,18 @@ async function download() {
 async function upload(file) {
   const content = await file.text();
   const before = await currentXml(); // unsaved edits included: a bad file must not cost them
+  // A file that is not a diagram says so plainly: no parser dump, none of its bytes.
+  const looksLikeBpmn = /<([\w-]+:)?definitions[\s>]/.test(content) && !content.includes("\u0000");
   try {
+    if (!looksLikeBpmn) throw new Error("not a BPMN file");
     await modeler.importXML(content);
   } catch (error) {
-    say(`${text.unreadable}: ${error.message}`, "error");
+    say(text.unreadable, "error");
     await modeler.importXML(before);
+    fitDiagram();
     return;
   }
-  canvas.zoom("fit-viewport", "auto");
+  fitDiagram();
   state.dirty = true;
 }
 
@@ -354,6 +386,10 @@ async function editForm() {
     formEditor = new FormEditor({ container: document.getElementById("form-editor") });
     window.fzFormEditor = formEditor;
     preview = new Form({ container: document.getElementById("form-preview") });
+    if (isZh) {
+      translateForm(document.getElementById("form-editor"), { editor: true });
+      translateForm(document.getElementById("form-preview"));
+    }
   }
   await formEditor.importSchema(schema);
   await preview.importSchema(schema);
@@ -397,7 +433,8 @@ window.addEventListener("beforeunload", (event) => {
   }
 });
 
+// The server's refusal as it says it; a diagram that cannot be drawn, plainly so.
 load().catch((error) => {
-  say(`${text.unreadable}: ${error.message}`, "error");
+  say(error.said || text.unreadable, "error");
   host.dataset.ready = "error";
 });

@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
-from processes.medication import selectors
+from processes.medication import files, selectors
 from processes.medication.models import (
     CycleState,
     EntryState,
@@ -517,3 +518,17 @@ def entry_page(request, pk: int):
         "history": selectors.entry_history(entry),
     }
     return render(request, "portal/medication/entry.html", context)
+
+
+@login_required
+def file_template(request, layout: str):
+    """A blank template of one of the procedure's upload files (no personal data in it)."""
+    found = files.file_template(layout)
+    if found is None:
+        return refused(request, NotFound(_("No such file.")))
+    name, content = found
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workflows import conf
@@ -39,6 +39,7 @@ from workflows.selectors.modeling import (
     procedure_versions,
     require_version_reader,
 )
+from workflows.services.definitions import diagram_key
 from workflows.services.drafts import (
     draft_check,
     draft_deploy,
@@ -65,6 +66,15 @@ BLOCKER_TEXT = {
     "incident": gettext_lazy("the case has an incident: retry it first"),
     "finished": gettext_lazy("the case has ended"),
 }
+
+
+# What a file that is not a diagram gets, on the new-procedure form (and in the modeler's
+# upload, modeler.html): plainly that, without the parser's dump or the file's bytes.
+NOT_BPMN = gettext_lazy("This is not a valid BPMN diagram (.bpmn).")
+
+
+class NotBpmnFile(Exception):
+    """An uploaded file that is not a BPMN diagram (not UTF-8 XML, not BPMN, no process)."""
 
 
 def _blocker_text(blocker) -> str:
@@ -133,6 +143,8 @@ def procedure_list(request):
                 user=request.user,
                 bpmn_xml=xml,
             )
+        except NotBpmnFile:
+            messages.error(request, NOT_BPMN)
         except WorkflowError as exc:
             flash_error(request, exc)
         else:
@@ -149,11 +161,22 @@ def procedure_list(request):
 def _uploaded_xml(upload) -> str:
     limit = conf.get("MAX_BPMN_BYTES")
     if upload.size > limit:
-        raise InvalidInput(f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes")
+        raise InvalidInput(
+            ngettext(
+                "the file is %(size)s byte; the limit is %(limit)s bytes",
+                "the file is %(size)s bytes; the limit is %(limit)s bytes",
+                upload.size,
+            )
+            % {"size": f"{upload.size:,}", "limit": f"{limit:,}"}
+        )
+    content = upload.read()
     try:
-        return upload.read().decode("utf-8")
+        xml = content.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput("the file is not UTF-8 text: upload a .bpmn file") from None
+        raise NotBpmnFile from None
+    if not diagram_key(content):  # not XML, not BPMN, or no process in it
+        raise NotBpmnFile
+    return xml
 
 
 @login_required
@@ -331,6 +354,8 @@ def version_diff(request, key: str):
 
     newer = chosen("b", numbers[0])
     older = chosen("a", numbers[1] if len(numbers) > 1 else numbers[0])
+    # Old → new, whichever way round they were picked: the old version on the left.
+    older, newer = min(older, newer), max(older, newer)
     try:
         tables = [
             version_tables(procedure_version(key, n, user=request.user)) for n in (older, newer)

@@ -270,3 +270,30 @@ def csv_bytes(rows: Iterable[list]) -> bytes:
     for row in rows:
         writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else v for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+TEMPLATE_NOTES = {
+    "citizen_id": "18 位公民身份号码，末位可为 X",
+    "status": "低保、特困或边缘",
+    "result": "成功或失败",
+    "card_number": "银行卡或社保卡（一卡通）号",
+}
+
+
+def template_layouts() -> dict:
+    """The files a clerk uploads in this procedure, by the name its template is fetched by."""
+    layouts = {"survey": survey_layout(), "bank_return": bank_return_layout()}
+    for kind in ("low_income", "deaths", "moves", "previous_recipients"):
+        layouts[kind] = reference_layout(kind)
+    return layouts
+
+
+def file_template(name: str) -> tuple[str, bytes] | None:
+    """A blank .xlsx of one of this procedure's upload layouts: (file name, content)."""
+    from registry.imports.templates import template_workbook
+
+    layout = template_layouts().get(name)
+    if layout is None:
+        return None
+    title = str(layout.name)
+    return f"{title}模板.xlsx", template_workbook(title, layout.columns, TEMPLATE_NOTES)

@@ -118,4 +118,4 @@ def test_a_state_altered_behind_the_engine_is_found_even_after_a_visit(petition,
         serialized_state=json.dumps(state)
     )
     page = web.get(url).content.decode()
-    assert 'id="replay-status" role="alert">✘' in page and "data differs" in page
+    assert 'id="replay-status" role="alert">✘' in page and "数据与存储的案件不同" in page

@@ -148,6 +148,11 @@ def test_a_process_owner_changes_deploys_compares_and_moves_a_case(
     page.wait_for_selector("#version-diff[data-ready=true]")
     assert page.locator(f"#diff-changes tr[data-change=added][data-element={step_id}]").count()
     assert page.locator("#diff-b .fz-diff-added").count() >= 1
+    # In the owner's words, old → new: the registration's flow now ends at the new step.
+    flow = page.locator("#diff-changes tr[data-change=changed][data-element=flow_registered]")
+    assert "终点：「村（社区）初审」（人工任务） → 「电话核实」（人工任务）" in flow.inner_text()
+    seen = page.inner_text("body")
+    assert "#ref:" not in seen and "bpmn:" not in seen
     screenshot(page, "modeler-4-diff")
 
     # The running case is at a step version 2 still has: it can move, and moves.

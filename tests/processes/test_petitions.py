@@ -23,7 +23,10 @@ from workflows.services.definitions import definition_deploy
 from workflows.services.tasks import task_claim, task_complete
 from workflows.services.timers import timers_fire_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("every_case_replays", "a_new_process_each_step"),
+]
 TZ = timezone.get_current_timezone()
 MONDAY = datetime(2025, 3, 3, 9, 30, tzinfo=TZ)
 PACK = django_settings.BASE_DIR / "processes"

@@ -8,7 +8,7 @@ from workflows.services.instances import instance_start
 from workflows.services.runtimes import _runtime
 from workflows.services.tasks import task_complete
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 
 
 def test_children_created_before_a_restart_still_complete_the_multi_instance(
@@ -28,3 +28,7 @@ def test_children_created_before_a_restart_still_complete_the_multi_instance(
         _runtime.cache_clear()
     open_now = HumanTask.objects.filter(instance=instance, state=HumanTaskState.OPEN)
     assert list(open_now.values_list("element_id", flat=True)) == ["summary"]
+    # Each child's item was written back in place, not appended (which a process that had not
+    # run the start itself did): the collection still lists each township once.
+    instance.refresh_from_db()
+    assert instance.variables["townships"] == ["330102101000", "330102102000"]

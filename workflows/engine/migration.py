@@ -20,7 +20,14 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from .events import engine_clock
-from .runtime import SERIALIZER, DefinitionRuntime, IdSequence, StepResult, task_ids
+from .runtime import (
+    SERIALIZER,
+    DefinitionRuntime,
+    IdSequence,
+    StepResult,
+    handler_calls,
+    task_ids,
+)
 from .snapshot import _diff, snapshot
 
 _ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -117,6 +124,7 @@ def migrate(
     *,
     ids: IdSequence,
     now: datetime,
+    handler_results: dict | None = None,
 ) -> StepResult:
     """Move ``workflow`` onto ``target`` in place; MigrationRefused (unchanged) if it cannot.
 
@@ -125,7 +133,7 @@ def migrate(
     if not plan.possible:
         raise MigrationRefused(plan.blockers)
     before = snapshot(workflow)
-    with task_ids(ids), engine_clock(now):
+    with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
         migrate_workflow(top, workflow, target.parsed.spec)
         for sp_id, sub in workflow.subprocesses.items():
             migrate_workflow(subs[sp_id], sub, target.parsed.subprocess_specs[sub.spec.name])
@@ -133,6 +141,7 @@ def migrate(
         workflow.script_engine = target._script_engine()
         DefinitionRuntime._guard(workflow.do_engine_steps, "")
     step = _diff(before, snapshot(workflow), workflow)
+    step.handler_results = calls.results
     # Timers, catches and the open tasks' assignment are taken from the new version anew.
     step.timers_changed = step.catches_changed = True
     return step

@@ -21,18 +21,24 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
+from SpiffWorkflow.camunda.specs.multiinstance_task import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from . import sandbox
+from . import iteration, sandbox
 from .events import FuzhuMessageEventDefinition, engine_clock
 from .events import _definitions as _event_definitions
 from .events import _kind as _event_kind
+from .iteration import TASK_TREE_MAX_DEPTH
 from .parser import ParsedDiagram
 from .script_engine import SandboxScriptEngine
 from .snapshot import (  # noqa: F401 - re-exported for the host
@@ -50,6 +56,14 @@ from .specs import (
     AssignedUserTaskConverter,
     HandlerServiceTask,
     HandlerServiceTaskConverter,
+)
+from .tracking import (  # noqa: F401 - re-exported for the host
+    StateTracker,
+    element_states,
+    state_digest,
+    state_summary,
+    value_fingerprint,
+    workflow_data,
 )
 
 # --- Deterministic task ids -------------------------------------------------------------------
@@ -71,13 +85,6 @@ def _task_uuid() -> uuid.UUID:
 spiff_task_module.uuid4 = _task_uuid
 
 
-# SpiffWorkflow walks the task tree with an iterator that stops at depth 1000 by default. A loop
-# adds a few levels per round (a correction returned 333 times reaches it), and past that depth
-# the engine no longer sees the newest tasks: the workflow looked completed and the case stopped
-# silently. The iterator is not recursive, so a deeper limit costs nothing until it is used.
-TASK_TREE_MAX_DEPTH = 1_000_000
-
-
 def _deepen_task_iteration(*classes) -> None:
     for cls in classes:
         code = cls.__init__.__code__
@@ -88,6 +95,7 @@ def _deepen_task_iteration(*classes) -> None:
 
 
 _deepen_task_iteration(TaskIterator, BpmnTaskIterator)
+iteration.install()  # after deepening: it wraps the iterators' __init__
 
 
 class IdSequence:
@@ -107,6 +115,60 @@ def task_ids(sequence: IdSequence) -> Iterator[IdSequence]:
         yield sequence
     finally:
         _id_sequence.reset(token)
+
+
+# --- Synchronous handlers' results: inputs of the step --------------------------------------
+# A synchronous service task asks a host handler (which reads and writes the host's tables) for
+# its result. That result is an input of the step like a person's form data: the step records
+# it, and a replay takes it from the record instead of calling the handler again (which would
+# answer differently now - the medication cycle's "open the year" refuses a second opening -
+# and would write to the host's tables from a read).
+
+
+class HandlerResultMissing(Exception):
+    """A replay reached a synchronous handler whose result the history does not hold."""
+
+    def __init__(self, message: str, *, element: str = ""):
+        super().__init__(message)
+        self.element = element
+
+
+class HandlerCalls:
+    """The synchronous handler results of one step, by task id: made (live) or given (replay)."""
+
+    def __init__(self, recorded: dict | None = None):
+        self.recorded = recorded
+        self.results: dict[str, dict | None] = {}
+
+    def result(self, task, topic: str, run: Callable[[], dict | None]) -> dict | None:
+        key = str(task.id)
+        if self.recorded is None:
+            result = run()
+        elif key in self.recorded:
+            result = self.recorded[key]
+        else:
+            raise HandlerResultMissing(
+                f"the history holds no result of handler '{topic}' for task {key}",
+                element=task.task_spec.bpmn_id or "",
+            )
+        self.results[key] = result
+        return result
+
+
+_handler_calls: contextvars.ContextVar[HandlerCalls | None] = contextvars.ContextVar(
+    "fuzhu_handler_calls", default=None
+)
+
+
+@contextlib.contextmanager
+def handler_calls(recorded: dict | None = None) -> Iterator[HandlerCalls]:
+    """Collect (live) or supply (replay, ``recorded``) the handler results of one step."""
+    calls = HandlerCalls(recorded)
+    token = _handler_calls.set(calls)
+    try:
+        yield calls
+    finally:
+        _handler_calls.reset(token)
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -180,6 +242,9 @@ BpmnWorkflowType = BpmnWorkflow
 HandlerRunner = Callable[[str, dict], dict | None]
 
 
+CamundaMultiInstance = (ParallelMultiInstanceTask, SequentialMultiInstanceTask)
+
+
 class DefinitionRuntime:
     """Runs instances of one deployed definition (specs parsed once, reused).
 
@@ -197,15 +262,25 @@ class DefinitionRuntime:
         runner = self.handler_runner
 
         def run_handler(task, topic):
-            return runner(topic, dict(task.data))
+            calls = _handler_calls.get()
+            if calls is None:  # outside a step (a test driving the engine by hand)
+                return runner(topic, dict(task.data))
+            return calls.result(task, topic, lambda: runner(topic, dict(task.data)))
 
         engine.run_handler = run_handler
         return engine
 
     def start(
-        self, *, variables: dict, ids: IdSequence, now: datetime
+        self,
+        *,
+        variables: dict,
+        ids: IdSequence,
+        now: datetime,
+        handler_results: dict | None = None,
     ) -> tuple[BpmnWorkflow, StepResult]:
-        with task_ids(ids), engine_clock(now):
+        """``handler_results``: in a replay, the synchronous handlers' results recorded by the
+        step (see HandlerCalls); None runs the handlers."""
+        with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
             workflow = BpmnWorkflow(
                 self.parsed.spec, self.parsed.subprocess_specs, script_engine=self._script_engine()
             )
@@ -213,7 +288,9 @@ class DefinitionRuntime:
             for task in workflow.get_tasks():
                 task.data.update(variables)
             self._guard(workflow.do_engine_steps, "")
-            return workflow, _diff(EMPTY, snapshot(workflow), workflow)
+            step = _diff(EMPTY, snapshot(workflow), workflow)
+            step.handler_results = calls.results
+            return workflow, step
 
     def load(self, state: str) -> BpmnWorkflow:
         dct = json.loads(state)
@@ -229,18 +306,33 @@ class DefinitionRuntime:
         return SERIALIZER.serialize_json(workflow)
 
     def _act(
-        self, workflow, ids: IdSequence, now: datetime, action, element: str, done=None
+        self,
+        workflow,
+        ids: IdSequence,
+        now: datetime,
+        action,
+        element: str,
+        done=None,
+        handler_results: dict | None = None,
     ) -> StepResult:
         """Run ``action`` and the engine; ``done`` is the task the action itself finished (it
-        left by completion, not cancellation, so it is not reported as removed)."""
-        before = snapshot(workflow)
-        with task_ids(ids), engine_clock(now):
+        left by completion, not cancellation, so it is not reported as removed).
+
+        In a replay (``handler_results`` given) nothing is mirrored into rows, so the step
+        result is left empty: only which tasks wait is looked at, not what they hold."""
+        replaying = handler_results is not None
+        before = _waiting_ids(workflow) if replaying else snapshot(workflow)
+        with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
             self._guard(lambda: action(before), element)
             self._guard(workflow.do_engine_steps, "")
+            if replaying:
+                return _diff(EMPTY, EMPTY, workflow)
             if done is not None:
                 before.user_tasks.pop(done, None)
                 before.service_tasks.pop(done, None)
-            return _diff(before, snapshot(workflow), workflow)
+            step = _diff(before, snapshot(workflow), workflow)
+            step.handler_results = calls.results
+            return step
 
     def complete_user_task(
         self,
@@ -250,6 +342,7 @@ class DefinitionRuntime:
         data: dict,
         ids: IdSequence,
         now: datetime,
+        handler_results: dict | None = None,
     ) -> StepResult:
         def run(before: Snapshot) -> None:
             if task_id not in before.user_tasks:
@@ -258,7 +351,15 @@ class DefinitionRuntime:
             task.data.update(data)
             task.run()
 
-        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id), done=task_id)
+        return self._act(
+            workflow,
+            ids,
+            now,
+            run,
+            self._element_of(workflow, task_id),
+            done=task_id,
+            handler_results=handler_results,
+        )
 
     def complete_service_task(
         self,
@@ -268,6 +369,7 @@ class DefinitionRuntime:
         result: dict | None,
         ids: IdSequence,
         now: datetime,
+        handler_results: dict | None = None,
     ) -> StepResult:
         def run(before: Snapshot) -> None:
             if task_id not in before.service_tasks:
@@ -276,10 +378,32 @@ class DefinitionRuntime:
             task.internal_data["job_result"] = result or {}
             task.run()
 
-        return self._act(workflow, ids, now, run, self._element_of(workflow, task_id), done=task_id)
+        return self._act(
+            workflow,
+            ids,
+            now,
+            run,
+            self._element_of(workflow, task_id),
+            done=task_id,
+            handler_results=handler_results,
+        )
 
-    def fire_timers(self, workflow: BpmnWorkflow, *, ids: IdSequence, now: datetime) -> StepResult:
-        return self._act(workflow, ids, now, lambda before: workflow.refresh_timers(), "")
+    def fire_timers(
+        self,
+        workflow: BpmnWorkflow,
+        *,
+        ids: IdSequence,
+        now: datetime,
+        handler_results: dict | None = None,
+    ) -> StepResult:
+        return self._act(
+            workflow,
+            ids,
+            now,
+            lambda before: workflow.refresh_timers(),
+            "",
+            handler_results=handler_results,
+        )
 
     def deliver(
         self,
@@ -290,6 +414,7 @@ class DefinitionRuntime:
         payload,
         ids: IdSequence,
         now: datetime,
+        handler_results: dict | None = None,
     ) -> StepResult:
         """Deliver a message or signal the instance waits for; NotWaiting if it does not."""
 
@@ -298,7 +423,7 @@ class DefinitionRuntime:
             if event is None or workflow.event_manager.catch(event, internal=False) == 0:
                 raise NotWaiting(f"the instance does not wait for {kind} '{name}'")
 
-        return self._act(workflow, ids, now, run, "")
+        return self._act(workflow, ids, now, run, "", handler_results=handler_results)
 
     @staticmethod
     def _element_of(workflow: BpmnWorkflow, task_id: uuid.UUID) -> str:
@@ -312,9 +437,12 @@ class DefinitionRuntime:
     def _guard(action: Callable[[], object], element: str) -> None:
         try:
             action()
-        except (TaskNotReady, NotWaiting):
+        except (TaskNotReady, NotWaiting, HandlerResultMissing):
             raise
         except SpiffWorkflowException as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, HandlerResultMissing):
+                raise cause from None  # the replay's record is short, not the diagram wrong
             raise _engine_failure(exc, element) from exc
         except (
             sandbox.SandboxRuntimeError,
@@ -325,6 +453,14 @@ class DefinitionRuntime:
         except Exception as exc:  # noqa: BLE001 - a failing handler becomes an incident, not a 500
             message = f"{type(exc).__name__}: {exc}"
             raise EngineFailure(message, element=element, detail=traceback.format_exc()) from exc
+
+
+def _waiting_ids(workflow: BpmnWorkflow) -> Snapshot:
+    """A snapshot that knows only which user and service tasks wait (for a replay's checks)."""
+    users, services = {}, {}
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        (services if isinstance(task.task_spec, HandlerServiceTask) else users)[task.id] = None
+    return Snapshot(users, services, {}, {})
 
 
 def _connect_loop_merges(parsed: ParsedDiagram) -> None:
@@ -342,6 +478,23 @@ def _connect_loop_merges(parsed: ParsedDiagram) -> None:
             child = process_spec.task_specs.get(spec.task_spec)
             if child is not None and not child.completed_event.is_connected(spec.merge_child):
                 child.completed_event.connect(spec.merge_child)
+            _settle_camunda_collection(spec)
+
+
+def _settle_camunda_collection(spec) -> None:
+    """A Camunda multi-instance over a collection (``camunda:collection``) reads its items from
+    that collection and writes each child's item back into it, in place. SpiffWorkflow sets the
+    reading half on the *spec* only when the task starts, so a process that loaded the case
+    after the start (a web worker, after a restart) merged each finished child by appending to
+    the collection: fifteen townships became thirty, and the state depended on which process
+    had run the start (a replay, in one process, disagreed). Set it once, at parse time, as
+    SpiffWorkflow itself sets it at the start."""
+    if not isinstance(spec, CamundaMultiInstance) or spec.cardinality is not None:
+        return
+    if spec.data_output is not None and spec.data_input is None:
+        spec.data_input = TaskDataReference(spec.data_output.bpmn_id)
+    if spec.output_item is not None and spec.input_item is None:
+        spec.input_item = TaskDataReference(spec.output_item.bpmn_id)
 
 
 def _external_event(workflow: BpmnWorkflow, kind: str, name: str, payload):
@@ -380,38 +533,21 @@ def _engine_failure(exc: SpiffWorkflowException, fallback_element: str) -> Engin
     )
 
 
-def workflow_data(workflow: BpmnWorkflow) -> dict:
-    """The instance's current variables: what the tokens carry right now.
-
-    That is the data at the frontier of the run: active tasks, and finished tasks none of whose
-    children has run yet (a branch waiting at a join)."""
-    if workflow.completed:
-        return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    active, finished = [], []
-    for task in workflow.get_tasks():
-        if task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-            active.append(task)
-        elif task.has_state(TaskState.COMPLETED) and not any(
-            child.has_state(TaskState.FINISHED_MASK) for child in task.children
-        ):
-            finished.append(task)
-    data: dict = {}
-    # Active tasks first; then what finished tasks produced (a join may hold older data).
-    for task in sorted(active, key=lambda t: t.last_state_change) + sorted(
-        finished, key=lambda t: t.last_state_change
-    ):
-        data.update(task.data)
-    return data
-
-
-def state_digest(workflow: BpmnWorkflow) -> str:
-    """A fingerprint of what replay must reproduce: every task's id, element, state and data."""
+def legacy_state_digest(workflow: BpmnWorkflow) -> str:
+    """The digest events recorded before digests could be updated per step (no version
+    prefix): one SHA-256 over every task, sorted by id. A replay still checks old events with it."""
     rows = [
         (str(t.id), t.task_spec.name, t.state, t.data)
         for t in sorted(workflow.get_tasks(), key=lambda t: str(t.id))
     ]
     blob = json.dumps(rows, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def state_record(workflow: BpmnWorkflow) -> dict:
+    """What every engine event records of the state it produced: the digest a replay must
+    reproduce, and a summary that lets a replay that does not say where it parts."""
+    return {"state_digest": state_digest(workflow), "state_summary": state_summary(workflow)}
 
 
 def task_states(workflow: BpmnWorkflow) -> list[dict]:
@@ -423,5 +559,5 @@ def task_states(workflow: BpmnWorkflow) -> list[dict]:
             "state": TaskState.get_name(t.state),
             "data": t.data,
         }
-        for t in sorted(workflow.get_tasks(), key=lambda t: str(t.id))
+        for t in workflow.get_tasks()  # in the order a walk of the tree meets them
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -78,6 +78,8 @@ class StepResult:
     catches_changed: bool
     thrown: list[ThrownEvent]
     completed: bool
+    # The synchronous handlers' results of the step, by task id: inputs the event records.
+    handler_results: dict = field(default_factory=dict)
 
     @property
     def ready_count(self) -> int:

@@ -10,39 +10,17 @@ concern it (a registry view of a full ID number) are merged in by time.
 from __future__ import annotations
 
 import heapq
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from SpiffWorkflow.util.task import TaskState
+from django.db import transaction
 
 from .. import extensions
-from ..engine.runtime import (
-    EngineFailure,
-    IdSequence,
-    NotWaiting,
-    TaskNotReady,
-    state_digest,
-    task_states,
-)
-from ..engine.runtime import workflow_data as engine_data
-from ..engine.specs import HandlerServiceTask
 from ..models import AuditEvent, AuditKind, HumanTask, ProcessInstance
+from ..replay_findings import Difference, Disagreement
 from ..services.audit import ChainBreak, audit_verify, instance_stream
-from ..services.replay import _ENGINE_EVENTS, _apply, _compare_final, initial_definition
-from ..services.runtimes import runtime_for
+from ..services.replay import _ENGINE_EVENTS, Replayer, collector_paused, reader_for
 
-# An element shows the strongest state of its tasks (a loop's step is active again although an
-# earlier round of it completed).
-_STATE_RANK = {"cancelled": 1, "completed": 2, "waiting": 3, "active": 4, "incident": 5}
-_ENGINE_STATE = {
-    TaskState.READY: "active",
-    TaskState.STARTED: "active",
-    TaskState.WAITING: "waiting",
-    TaskState.COMPLETED: "completed",
-    TaskState.CANCELLED: "cancelled",
-    TaskState.ERROR: "incident",
-}
 _ENDED = {AuditKind.INSTANCE_TERMINATED}
 
 
@@ -64,7 +42,8 @@ class Frame:
     states: dict[str, str]
     data: dict
     open_tasks: list[str] = field(default_factory=list)  # engine ids of the READY user tasks
-    replay_problem: str = ""
+    replay_problem: str = ""  # in the reader's language, with the diagram's step names
+    disagreement: Disagreement | None = None  # the same, as data
 
 
 @dataclass
@@ -74,7 +53,8 @@ class CaseHistory:
     human_tasks: dict[str, HumanTask]
     streams: tuple[str, ...]  # the chains shown: the case's own, then its records'
     replay_problem: str = ""  # the first event the re-execution could not follow, if any
-    final_differences: list[str] = field(default_factory=list)
+    final_differences: list[str] = field(default_factory=list)  # as the reader says them
+    final_findings: list[Difference] = field(default_factory=list)  # the same, as data
 
 
 @dataclass(frozen=True)
@@ -95,27 +75,6 @@ class CaseVerification:
         return self.mismatch is None and not self.final_differences
 
 
-def element_states(workflow) -> dict[str, str]:
-    states: dict[str, str] = {}
-    for task in workflow.get_tasks():
-        element = task.task_spec.bpmn_id
-        state = _ENGINE_STATE.get(task.state)
-        if not element or state is None:
-            continue
-        if _STATE_RANK[state] > _STATE_RANK.get(states.get(element, ""), 0):
-            states[element] = state
-    return states
-
-
-def _ready_user_tasks(workflow) -> list[str]:
-    """The open user tasks (the host mirrors exactly these as HumanTask rows)."""
-    return [
-        str(t.id)
-        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
-        if not isinstance(t.task_spec, HandlerServiceTask)
-    ]
-
-
 def _timed(events, key):
     return ((key(e), order, e) for order, e in enumerate(events))
 
@@ -124,61 +83,59 @@ class _EngineStepper:
     """Re-executes the instance chain event by event; keeps going (frozen) after a problem."""
 
     def __init__(self, instance: ProcessInstance):
-        self.runtime = runtime_for(initial_definition(instance))
-        self.workflow = None
-        self.ids = None
+        self.replayer = Replayer(instance)
+        self.reader = reader_for(instance.definition)
         self.states: dict[str, str] = {}
         self.data: dict = {}
         self.open_tasks: list[str] = []
         self.problem = ""
+        self.stopped = False
 
-    def step(self, event: AuditEvent) -> str:
-        """Apply ``event``; returns a problem found at it ("" when it replayed as recorded)."""
+    def step(self, event: AuditEvent) -> tuple[str, Disagreement | None]:
+        """Apply ``event``; the problem found at it ("" when it replayed as recorded)."""
         if event.kind in _ENDED:
             self.states = {
                 e: ("cancelled" if s in ("active", "waiting") else s)
                 for e, s in self.states.items()
             }
             self.open_tasks = []
-            return ""
+            return "", None
         if event.kind == AuditKind.INCIDENT_RAISED and event.element_id:
             self.states = {**self.states, event.element_id: "incident"}
-            return ""
-        if event.kind not in _ENGINE_EVENTS or self.problem:
-            return ""
-        try:
-            if event.kind == AuditKind.INSTANCE_STARTED:
-                self.ids = IdSequence(uuid.UUID(event.payload["uuid"]))
-                self.workflow, _ = self.runtime.start(
-                    variables=event.payload.get("variables", {}), ids=self.ids, now=event.created_at
-                )
-            elif self.workflow is None:
-                raise TaskNotReady("no start event precedes this event")
-            else:
-                self.runtime = _apply(self.runtime, self.workflow, event, self.ids)
-        except (EngineFailure, TaskNotReady, NotWaiting, KeyError, ValueError) as exc:
-            self.problem = f"event {event.sequence}: {exc}"
-            return self.problem
-        self.states = element_states(self.workflow)
-        self.data = engine_data(self.workflow)
-        self.open_tasks = _ready_user_tasks(self.workflow)
-        expected = event.payload.get("state_digest", "")
-        if expected and state_digest(self.workflow) != expected:
-            return "the replayed state differs from the state recorded at this event"
-        return ""
+            return "", None
+        if event.kind not in _ENGINE_EVENTS or self.stopped:
+            return "", None
+        found = self.replayer.step(event)
+        if found is not None and not found.applied:
+            self.stopped = True  # the replay cannot go on past an event it could not apply
+        if self.replayer.workflow is not None and not self.stopped:
+            workflow, tracker = self.replayer.workflow, self.replayer.tracker
+            self.states = tracker.element_states()
+            self.data = tracker.data(workflow)
+            self.open_tasks = tracker.ready_user_tasks(workflow)
+        if found is None:
+            return "", None
+        text = self.reader.disagreement(found)
+        self.problem = self.problem or text
+        return text, found
 
-    def final_differences(self, instance: ProcessInstance) -> list[str]:
-        """How the replayed end differs from the state the database holds now."""
-        if self.workflow is None:
-            return ["the history has no start event"]
-        stored = ProcessInstance.objects.values_list("serialized_state", flat=True).get(
-            pk=instance.pk
-        )
-        return _compare_final(task_states(self.workflow), task_states(self.runtime.load(stored)))
+    def final_findings(self, instance: ProcessInstance) -> list[Difference]:
+        if self.replayer.workflow is None:
+            return []
+        return self.replayer.final_findings(instance)
 
 
 def case_history(*, instance: ProcessInstance) -> CaseHistory:
-    """Every frame of the case (the caller has checked that the user may read it)."""
+    """Every frame of the case (the caller has checked that the user may read it).
+
+    Nothing the re-execution does is kept: it runs in a transaction that is rolled back."""
+    with transaction.atomic(), collector_paused():
+        history = _case_history(instance)
+        transaction.set_rollback(True)
+    return history
+
+
+def _case_history(instance: ProcessInstance) -> CaseHistory:
     records = extensions.case_records(instance)
     own = list(instance.audit_events.order_by("sequence"))
     domain = (
@@ -199,7 +156,7 @@ def case_history(*, instance: ProcessInstance) -> CaseHistory:
     for _, _, event in heapq.merge(*sources, key=lambda item: (item[0], item[1])):
         if isinstance(event, AuditEvent):
             own_event = event.instance_id == instance.pk
-            problem = stepper.step(event) if own_event else ""
+            problem, found = stepper.step(event) if own_event else ("", None)
             record = event.kind == AuditKind.RECORD_CHANGED
             frame = Frame(
                 index=len(frames),
@@ -217,6 +174,7 @@ def case_history(*, instance: ProcessInstance) -> CaseHistory:
                 data=stepper.data,
                 open_tasks=stepper.open_tasks,
                 replay_problem=problem,
+                disagreement=found,
             )
         else:
             frame = Frame(
@@ -244,7 +202,13 @@ def case_history(*, instance: ProcessInstance) -> CaseHistory:
         (instance_stream(instance.pk), *records.streams),
         stepper.problem,
     )
-    history.final_differences = stepper.final_differences(instance)
+    if stepper.replayer.workflow is None:
+        history.final_differences = [
+            stepper.reader.disagreement(Disagreement(0, "", "", "no_start"))
+        ]
+    else:
+        history.final_findings = stepper.final_findings(instance)
+        history.final_differences = stepper.reader.differences(history.final_findings)
     return history
 
 

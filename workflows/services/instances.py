@@ -13,7 +13,7 @@ from .. import conf, extensions
 from ..engine.runtime import (
     EngineFailure,
     IdSequence,
-    state_digest,
+    state_record,
 )
 from ..exceptions import Conflict, InvalidInput, NotAllowed
 from ..forms import form_errors_message
@@ -28,6 +28,7 @@ from ..models import (
 from ..scopes import resolver
 from .access import grants_for, user_has_role
 from .audit import InstanceAuditLog
+from .handlers import recorded_inputs
 from .job_queue import job_retry_for_instance
 from .locking import lock_instance
 from .runtimes import runtime_for
@@ -145,7 +146,8 @@ def instance_start(
                 "business_key": instance.business_key,
                 "scope": instance.scope,
                 "variables": variables,
-                "state_digest": state_digest(workflow),
+                **recorded_inputs(step),
+                **state_record(workflow),
             },
         )
         persist_step(instance, workflow, step, ids, audit, now=now, actor=user)

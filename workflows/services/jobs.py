@@ -19,10 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import conf, extensions
-from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_record
 from ..exceptions import Conflict
 from ..models import AuditKind, InstanceState, Job, JobKind, JobState
 from .audit import InstanceAuditLog
+from .handlers import as_recorded, recorded_inputs
 from .locking import lock_instance
 from .runtimes import runtime_for
 from .steps import persist_step
@@ -136,6 +137,8 @@ def _continue_instance(job: Job, result: dict, now) -> None:
     runtime = runtime_for(instance.definition)
     workflow = runtime.load(instance.serialized_state)
     ids = IdSequence(instance.uuid, instance.task_id_counter)
+    # The engine gets the result as the event records it, so a replay computes the same state.
+    result = as_recorded(result) or {}
     try:
         step = runtime.complete_service_task(
             workflow, task_id=job.task_id, result=result, ids=ids, now=now
@@ -149,7 +152,12 @@ def _continue_instance(job: Job, result: dict, now) -> None:
         task_id=str(job.task_id),
         element_id=job.element_id,
         at=now,
-        payload={"topic": job.topic, "result": result, "state_digest": state_digest(workflow)},
+        payload={
+            "topic": job.topic,
+            "result": result,
+            **recorded_inputs(step),
+            **state_record(workflow),
+        },
     )
     persist_step(instance, workflow, step, ids, audit, now=now, actor=None)
 

@@ -11,11 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import conf
-from ..engine.runtime import EngineFailure, IdSequence, NotWaiting, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, NotWaiting, state_record
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 from ..models import AuditKind, InstanceState, ProcessDefinition, Subscription
 from .access import grants_for
 from .audit import InstanceAuditLog
+from .handlers import recorded_inputs
 from .instances import instance_start
 from .locking import lock_instance
 from .runtimes import runtime_for
@@ -151,7 +152,8 @@ def _deliver_to(instance_id: int, kind: str, name: str, payload, actor) -> None:
                 "kind": kind,
                 "name": name,
                 "payload": payload,
-                "state_digest": state_digest(workflow),
+                **recorded_inputs(step),
+                **state_record(workflow),
             },
         )
         persist_step(instance, workflow, step, ids, audit, now=now, actor=actor)

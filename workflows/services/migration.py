@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..engine.migration import MigrationBlocker, MigrationPlan, MigrationRefused, migrate
 from ..engine.migration import migration_plan as engine_plan
-from ..engine.runtime import EngineFailure, IdSequence, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, state_record
 from ..exceptions import Conflict, InvalidInput, NotFound
 from ..models import (
     AuditKind,
@@ -29,6 +29,7 @@ from ..models import (
 )
 from .assignment import build_human_tasks
 from .audit import InstanceAuditLog
+from .handlers import recorded_inputs
 from .locking import lock_instance
 from .procedures import require_change_procedure
 from .runtimes import runtime_for
@@ -127,7 +128,8 @@ def instance_migrate(
                 "to_definition": target.pk,
                 "to_version": target.version,
                 "reason": reason.strip(),
-                "state_digest": state_digest(workflow),
+                **recorded_inputs(step),
+                **state_record(workflow),
             },
         )
         _reassign_open_tasks(instance, step, now=now)

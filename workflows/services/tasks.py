@@ -7,13 +7,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import extensions
-from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, TaskNotReady, state_record
 from ..exceptions import Conflict, IncidentRaised, InvalidInput, NotAllowed, NotFound
 from ..forms import form_errors_message, task_form_errors
 from ..models import AuditKind, HumanTask, HumanTaskState, InstanceState, ProcessInstance
 from ..people import person_name
 from .access import can_work_task
 from .audit import InstanceAuditLog
+from .handlers import recorded_inputs
 from .instances import _require_json_object
 from .runtimes import runtime_for
 from .steps import persist_step
@@ -211,7 +212,7 @@ def _record_completion(instance, task, workflow, step, ids, audit, *, data, user
         task_id=str(task.task_id),
         element_id=task.element_id,
         at=now,
-        payload={"data": data, "state_digest": state_digest(workflow)},
+        payload={"data": data, **recorded_inputs(step), **state_record(workflow)},
     )
     task.save(
         update_fields=[

@@ -13,11 +13,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from ..engine.runtime import EngineFailure, IdSequence, state_digest
+from ..engine.runtime import EngineFailure, IdSequence, state_record
 from ..engine.timeexpr import next_cycle_start
 from ..exceptions import WorkflowError
 from ..models import AuditKind, InstanceState, ProcessDefinition, ProcessInstance, Timer, TimerState
 from .audit import InstanceAuditLog
+from .handlers import recorded_inputs
 from .runtimes import runtime_for
 from .steps import persist_step
 
@@ -71,7 +72,8 @@ def instance_fire_timers(*, instance_id: int, now: datetime) -> int:
             element_id=",".join(sorted({t.element_id for t in due})),
             payload={
                 "timers": [{"element": t.element_id, "due": t.fire_at.isoformat()} for t in due],
-                "state_digest": state_digest(workflow),
+                **recorded_inputs(step),
+                **state_record(workflow),
             },
         )
         persist_step(instance, workflow, step, ids, audit, now=now, actor=None)

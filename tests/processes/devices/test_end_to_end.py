@@ -35,7 +35,10 @@ from .conftest import (
     through_approval,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("every_case_replays", "a_new_process_each_step"),
+]
 
 
 def test_an_adult_case_runs_from_application_to_the_institutions_settlement(

@@ -40,7 +40,10 @@ from workflows.services.roles import role_grant
 from .conftest import complete, open_tasks, run_jobs, upload
 from .test_year import bank_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("every_case_replays", "a_new_process_each_step"),
+]
 DEMO_PERSONS = 5000
 
 

@@ -32,7 +32,7 @@ from workflows.exceptions import InvalidInput, NotAllowed
 from .conftest import TOWNSHIP_A, complete, open_tasks, run_jobs, upload
 from .test_year import bank_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 RETURN_HEADER = ["姓名", "公民身份号码", "银行卡号", "金额", "摘要", "结果", "失败原因"]
 
 

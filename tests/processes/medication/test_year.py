@@ -35,7 +35,10 @@ from .conftest import (
     upload,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("every_case_replays", "a_new_process_each_step"),
+]
 
 
 def bank_file(batch, *, failing=(), name="回盘.csv"):

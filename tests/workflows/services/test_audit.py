@@ -305,4 +305,4 @@ def test_the_scheduled_verification_re_executes_every_case(finished_case):
     assert run.breaks == [] and not run.intact
     (mismatch,) = run.replay_mismatches
     assert mismatch["instance"] == finished_case.pk
-    assert "data differs" in mismatch["message"]
+    assert "数据与存储的案件不同" in mismatch["message"]

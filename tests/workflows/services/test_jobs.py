@@ -13,7 +13,7 @@ from workflows.services.instances import instance_retry, instance_start
 from workflows.services.jobs import job_run, jobs_sweep
 from workflows.services.replay import instance_replay
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 
 
 @pytest.fixture

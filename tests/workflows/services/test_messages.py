@@ -11,7 +11,7 @@ from workflows.services.messages import message_send, signal_broadcast
 from workflows.services.replay import instance_replay
 from workflows.services.tasks import task_complete
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 
 
 def open_elements(instance):

@@ -13,7 +13,7 @@ from workflows.services.migration import instance_migrate, migration_candidates
 from workflows.services.replay import instance_replay
 from workflows.services.tasks import task_claim, task_complete
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 
 V1 = (BPMN / "lanes_and_gateway.bpmn").read_text()
 # Version 2 adds a step between the township's check and the gateway.

@@ -13,7 +13,7 @@ from workflows.services.replay import instance_replay
 from workflows.services.tasks import task_complete
 from workflows.services.timers import timers_fire_due
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_case_replays")]
 TZ = timezone.get_current_timezone()
 START = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
 
