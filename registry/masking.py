@@ -52,11 +52,25 @@ def mask(value, kind: str) -> str:
     raise ValueError(f"unknown kind of number to mask: {kind}")
 
 
+def _looks_like_a_person(number: str) -> bool:
+    """An 18-character number whose birth-date part could be one (1880–2099, month and day in
+    range): a citizen ID, even with a wrong check digit; a credit code of digits is not one."""
+    year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
+    return 1880 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _masked_match(match: re.Match) -> str:
+    number, kind = match.group(0), match.lastgroup
+    if kind in (CITIZEN_ID, CERTIFICATE) and not _looks_like_a_person(number):
+        return number
+    return mask(number, kind)
+
+
 def mask_text(text: str) -> str:
     """Every citizen ID, certificate, card and mobile number in ``text``, masked."""
     if not isinstance(text, str) or not any(c.isdigit() for c in text):
         return text
-    return _FOUND.sub(lambda m: mask(m.group(0), m.lastgroup), text)
+    return _FOUND.sub(_masked_match, text)
 
 
 def mask_data(value, key: str = ""):

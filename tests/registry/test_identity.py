@@ -215,6 +215,8 @@ def test_numbers_in_free_text_and_data_are_masked_by_their_kind():
         "110105********002X，证号 110105********002X62B1，卡号 **** 5678，电话 138****0001，"
         "乡镇 330102101000"
     )
+    credit_code = uscc_make("11330102002493700")  # 18 digits, but no birth date in them
+    assert mask_text(f"机构 {credit_code}") == f"机构 {credit_code}"
     data = {"applicant_id": VALID, "contact_phone": "0571-8888 1234", "items": [VALID], "n": 3}
     assert mask_data(data) == {
         "applicant_id": "110105********002X",
