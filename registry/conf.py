@@ -51,6 +51,13 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_RUNNER": "thread",
     "IMPORT_DIR": None,  # default: <VAR_DIR>/imports
     "IMPORT_MAX_BYTES": 64 * 1024 * 1024,
+    # An .xlsx is a ZIP archive: its limits as unpacked, checked before openpyxl opens it.
+    # A 50,000-person list unpacks to about 40 MB; ordinary sheets compress 5 to 20 times.
+    "IMPORT_MAX_UNCOMPRESSED_BYTES": 256 * 1024 * 1024,
+    "IMPORT_MAX_COMPRESSION_RATIO": 100,
+    # Excel itself keeps at most 32,767 characters in a cell; rows include the header row.
+    "IMPORT_MAX_CELL_CHARS": 32_767,
+    "IMPORT_MAX_ROWS": 200_000,
     "IMPORT_CHUNK_ROWS": 1000,
 }
 

@@ -10,9 +10,11 @@ class WorkflowsConfig(AppConfig):
         from . import (
             checks,  # noqa: F401 - registers the system checks
             expressions,
+            limits,
             tasks,  # noqa: F401 - registers the Celery tasks, which the job queue calls by name
         )
         from .extensions import load_extension_modules
 
         expressions.install()
+        limits.install()
         load_extension_modules()

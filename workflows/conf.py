@@ -13,6 +13,16 @@ DEFAULTS: dict[str, Any] = {
     "SCOPE_RESOLVER": "workflows.scopes.GrantScopeResolver",
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
+    # What one operation of diagram code may build or walk (str, ==, * ...), counted in items
+    # with a shared part counted every time it appears; and how much memory the process may
+    # grow by while one piece of diagram code runs.
+    "SCRIPT_MAX_ITEMS": 1_000_000,
+    "SCRIPT_MEMORY_LIMIT_MB": 256,
+    # A case's data as saved: the variables one step carries, and the whole engine state.
+    "MAX_CASE_DATA_BYTES": 2 * 1024 * 1024,
+    "MAX_CASE_STATE_BYTES": 64 * 1024 * 1024,
+    # Lists and dicts within each other: past about 1,000 levels json.dumps fails.
+    "MAX_CASE_DATA_DEPTH": 100,
     "FORM_DIRS": [],
     # Folders of DMN decision tables (*.dmn) that business rule tasks name by decision id.
     "DMN_DIRS": [],

@@ -143,7 +143,14 @@ WORKFLOWS = {
     "ROLES": FUZHU_ROLES,
     "SCOPE_RESOLVER": "registry.scopes.RegistryScopeResolver",
     "MAX_BPMN_BYTES": int(os.environ.get("FUZHU_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
-    "SCRIPT_TIME_LIMIT_SECONDS": 1.0,
+    # Diagram code: its time, what one operation may build or walk, how much it may grow the
+    # process by; a case's data as saved (docs/deployment.md, "Limits").
+    "SCRIPT_TIME_LIMIT_SECONDS": float(os.environ.get("FUZHU_SCRIPT_TIME_LIMIT_SECONDS", "1")),
+    "SCRIPT_MAX_ITEMS": int(os.environ.get("FUZHU_SCRIPT_MAX_ITEMS", 1_000_000)),
+    "SCRIPT_MEMORY_LIMIT_MB": int(os.environ.get("FUZHU_SCRIPT_MEMORY_LIMIT_MB", 256)),
+    "MAX_CASE_DATA_BYTES": int(os.environ.get("FUZHU_MAX_CASE_DATA_BYTES", 2 << 20)),
+    "MAX_CASE_STATE_BYTES": int(os.environ.get("FUZHU_MAX_CASE_STATE_BYTES", 64 << 20)),
+    "MAX_CASE_DATA_DEPTH": int(os.environ.get("FUZHU_MAX_CASE_DATA_DEPTH", 100)),
     "FORM_DIRS": [BASE_DIR / "processes" / "forms"],
     "DMN_DIRS": [BASE_DIR / "processes" / "dmn"],
     "PROCESS_DIRS": [BASE_DIR / "processes" / "bpmn"],
@@ -192,6 +199,13 @@ CELERY_BEAT_SCHEDULE = {
 # The registry (org units, memberships, persons, certificates); defaults in registry/conf.py.
 REGISTRY = {
     "IMPORT_RUNNER": os.environ.get("FUZHU_IMPORT_RUNNER", "thread"),
+    # An upload as it will be read: an .xlsx unpacked, its compression, each cell, its rows.
+    "IMPORT_MAX_UNCOMPRESSED_BYTES": int(
+        os.environ.get("FUZHU_IMPORT_MAX_UNCOMPRESSED_BYTES", 256 << 20)
+    ),
+    "IMPORT_MAX_COMPRESSION_RATIO": int(os.environ.get("FUZHU_IMPORT_MAX_COMPRESSION_RATIO", 100)),
+    "IMPORT_MAX_CELL_CHARS": int(os.environ.get("FUZHU_IMPORT_MAX_CELL_CHARS", 32_767)),
+    "IMPORT_MAX_ROWS": int(os.environ.get("FUZHU_IMPORT_MAX_ROWS", 200_000)),
 }
 
 LOGGING = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .columns import HEADERS
+from .limits import UploadTooLarge, cell_too_long, check_cell, check_row_count, check_workbook
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
@@ -50,6 +51,10 @@ def sniff(path: Path, name: str) -> str:
     if head.startswith(b"PK\x03\x04"):
         if not _is_workbook(path):
             raise FileRefused("the file is a ZIP archive but not an Excel workbook (.xlsx)")
+        try:
+            check_workbook(path)  # before openpyxl unpacks anything
+        except UploadTooLarge as refused:
+            raise FileRefused(refused.message) from None
         return "xlsx"
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileRefused(
@@ -114,6 +119,17 @@ def _cell(value):
     return value
 
 
+def _limited(cells: list, number: int) -> list:
+    """A row as read, within the upload's row and cell limits (limits.py)."""
+    try:
+        check_row_count(number)
+        for value in cells:
+            check_cell(value, number)
+    except UploadTooLarge as refused:
+        raise FileRefused(refused.message) from None
+    return cells
+
+
 def csv_rows(path: Path, encoding: str, progress: Progress) -> Iterator[tuple[int, list]]:
     progress.total = path.stat().st_size
     with open(path, encoding=encoding, newline="") as sample:
@@ -122,8 +138,17 @@ def csv_rows(path: Path, encoding: str, progress: Progress) -> Iterator[tuple[in
     with open(path, "rb") as raw:
         buffered = io.BufferedReader(_CountingReader(raw, progress), buffer_size=256 * 1024)
         text = io.TextIOWrapper(buffered, encoding=encoding, newline="")
-        for number, row in enumerate(csv.reader(text, delimiter=delimiter), start=1):
-            yield number, [_cell(v) for v in row]
+        reader = csv.reader(text, delimiter=delimiter)
+        number = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:  # a field past the csv module's own limit (131,072), far past ours
+                raise FileRefused(cell_too_long(number + 1).message) from None
+            number += 1
+            yield number, _limited([_cell(v) for v in row], number)
 
 
 def xlsx_rows(path: Path, progress: Progress) -> Iterator[tuple[int, list]]:
@@ -140,7 +165,7 @@ def xlsx_rows(path: Path, progress: Progress) -> Iterator[tuple[int, list]]:
         progress.total = sheet.max_row or 0
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             progress.done = number
-            yield number, [_cell(v) for v in row]
+            yield number, _limited([_cell(v) for v in row], number)
     finally:
         workbook.close()
         handle.close()

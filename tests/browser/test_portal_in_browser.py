@@ -111,7 +111,7 @@ def test_a_process_owner_sees_the_current_step_on_the_diagram_and_retries_an_inc
     )
     definition_deploy(content=(BPMN / "failing_condition.bpmn").read_bytes(), user=owner)
     broken = instance_start(process_key="failing_condition", user=county_clerk)
-    with pytest.raises(Exception, match="divide failed"):
+    with pytest.raises(Exception, match="步骤 divide 出错"):
         task_complete(
             task_id=broken.human_tasks.get().pk,
             user=county_clerk,

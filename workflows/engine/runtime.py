@@ -9,6 +9,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ from SpiffWorkflow.camunda.specs.multiinstance_task import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from . import iteration, sandbox
+from . import case_size, iteration, sandbox
 from .events import FuzhuMessageEventDefinition, engine_clock
 from .events import _definitions as _event_definitions
 from .events import _kind as _event_kind
@@ -288,6 +289,7 @@ class DefinitionRuntime:
             for task in workflow.get_tasks():
                 task.data.update(variables)
             self._guard(workflow.do_engine_steps, "")
+            _check_case_size(workflow)
             step = _diff(EMPTY, snapshot(workflow), workflow)
             step.handler_results = calls.results
             return workflow, step
@@ -322,9 +324,11 @@ class DefinitionRuntime:
         result is left empty: only which tasks wait is looked at, not what they hold."""
         replaying = handler_results is not None
         before = _waiting_ids(workflow) if replaying else snapshot(workflow)
+        started = time.time()
         with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
             self._guard(lambda: action(before), element)
             self._guard(workflow.do_engine_steps, "")
+            _check_case_size(workflow, since=started)
             if replaying:
                 return _diff(EMPTY, EMPTY, workflow)
             if done is not None:
@@ -461,6 +465,22 @@ def _waiting_ids(workflow: BpmnWorkflow) -> Snapshot:
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         (services if isinstance(task.task_spec, HandlerServiceTask) else users)[task.id] = None
     return Snapshot(users, services, {}, {})
+
+
+def configure(*, max_data_bytes: int, max_state_bytes: int, max_depth: int) -> None:
+    """The size limits of a case's data (WORKFLOWS["MAX_CASE_DATA_BYTES"] ...)."""
+    case_size.configure(
+        max_data_bytes=max_data_bytes, max_state_bytes=max_state_bytes, max_depth=max_depth
+    )
+
+
+def _check_case_size(workflow: BpmnWorkflow, since: float | None = None) -> None:
+    # Before anything is snapshotted, digested or saved: an oversized case is never serialized.
+    # ``since``: SpiffWorkflow stamps a task's state changes with time.time().
+    try:
+        case_size.check_case_size(workflow, since=since)
+    except case_size.CaseTooLarge as exc:
+        raise EngineFailure(exc.message, element=exc.element) from exc
 
 
 def _connect_loop_merges(parsed: ParsedDiagram) -> None:

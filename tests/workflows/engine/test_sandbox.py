@@ -278,7 +278,7 @@ def test_empty_code_is_refused(check, message):
 
 # --- What stops code while it runs ------------------------------------------------------------
 
-TOO_LONG = "ValueError: texts and lists longer than 100,000 are not allowed"
+TOO_LONG = "文本或列表的长度不能超过 100,000"
 
 
 @pytest.mark.parametrize(
@@ -293,15 +293,15 @@ TOO_LONG = "ValueError: texts and lists longer than 100,000 are not allowed"
         ("'x'.zfill(10**9)", TOO_LONG),
         ("str.center('x', 10**9)", TOO_LONG),
         ("('x' * 1000).replace('x', 'x' * 1000)", TOO_LONG),
-        ("''.join(['x' * 1000] * 1000)", TOO_LONG),
+        ("''.join(['x' * 1000] * 101)", TOO_LONG),
         ("'abc'.translate({97: 'x' * 100_000})", TOO_LONG),
         ("'\\t'.expandtabs(10**9)", TOO_LONG),
-        ("sum([[0] * 1000] * 1000, [])", TOO_LONG),
-        ("2 ** 100000", "ValueError: exponents above 1,000 are not allowed"),
-        ("(10**1000) ** 1000", "ValueError: numbers longer than 20,000 digits are not allowed"),
-        ("range(10**9)", "ValueError: range() of more than 100,000 items is not allowed"),
-        ("'%1000000000d' % 1", "ValueError: format widths above 100,000 are not allowed"),
-        ("'%*d' % (10**9, 1)", "ValueError: '*' widths in % formatting are not allowed"),
+        ("sum([[0] * 1000] * 101, [])", TOO_LONG),
+        ("2 ** 100000", "指数不能大于 1,000"),
+        ("(10**1000) ** 1000", "数字不能超过 20,000 位"),
+        ("range(10**9)", "range() 不能超过 100,000 项"),
+        ("'%1000000000d' % 1", "格式宽度不能大于 100,000"),
+        ("'%*d' % (10**9, 1)", "百分号格式化中不能使用 '*' 宽度"),
     ],
 )
 def test_an_expression_that_would_build_a_huge_value_fails_at_once(source, message):
@@ -318,10 +318,10 @@ def test_an_expression_that_would_build_a_huge_value_fails_at_once(source, messa
         ("x = 'x'\nx *= 10**9", TOO_LONG, 2),
         ("x = [0] * 60_000\nx += x", TOO_LONG, 2),
         ("x = [0] * 60_000\nx.extend(x)", TOO_LONG, 2),
-        ("n = 2\nn **= 100000", "ValueError: exponents above 1,000 are not allowed", 2),
+        ("n = 2\nn **= 100000", "指数不能大于 1,000", 2),
         (
             "n = 10**1000\nfor i in range(30):\n    n = n * n",
-            "ValueError: numbers longer than 20,000 digits are not allowed",
+            "数字不能超过 20,000 位",
             3,
         ),
     ],
@@ -335,7 +335,7 @@ def test_in_place_operators_and_growing_values_are_size_checked_too(script, mess
 def test_a_long_loop_is_stopped_by_the_time_limit():
     script = "n = 0\nfor i in range(100_000):\n    for j in range(100_000):\n        n += 1\n"
     started = time.monotonic()
-    with pytest.raises(SandboxTimeout, match="the script ran longer than its time limit"):
+    with pytest.raises(SandboxTimeout, match=r"脚本运行超过了时间限制（0.2 秒），已停止"):
         execute(script, {}, time_limit=0.2)
     assert time.monotonic() - started < 2
 
