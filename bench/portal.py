@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,7 @@ def make_units_and_users() -> dict:
 
 def seed_cases(users: dict) -> dict:
     """One real case per township (via the services); one taken on to the county review."""
+    from registry.identity import citizen_id_make
     from workflows.services.definitions import definition_deploy
     from workflows.services.instances import instance_start
     from workflows.services.tasks import task_complete
@@ -118,8 +119,13 @@ def seed_cases(users: dict) -> dict:
             org_unit=code,
             variables={
                 "applicant_name": "王秀英",
-                "applicant_id": f"33010219500315{n:04d}",
-                "certificate_no": f"33010219500315{n:04d}41",
+                "applicant_id": citizen_id_make(
+                    area_code="330102", birth_date=date(1950, 3, 15), sequence=n + 1
+                ),
+                "certificate_no": citizen_id_make(
+                    area_code="330102", birth_date=date(1950, 3, 15), sequence=n + 1
+                )
+                + "41",
                 "renewal_reason": "expired",
             },
         )

@@ -10,6 +10,7 @@ from workflows.selectors.history import instance_history
 from workflows.services.documents import documents_of
 
 from .lookups import data_labels, element_names, people_names
+from .personal import masked
 
 # The origin is left out too: the replay shows it.
 HIDDEN_PAYLOAD = {"state_digest", "state_summary", "handlers", "definition", "uuid", ORIGIN_KEY}
@@ -32,13 +33,14 @@ def _changes(event: AuditEvent, labels: dict[str, str]) -> list[tuple[str, objec
         items = (payload.get("variables") or {}).items()
     else:
         items = ((k, v) for k, v in payload.items() if k not in HIDDEN_PAYLOAD)
-    return [(labels.get(k, k), v) for k, v in sorted(items)]
+    return [(labels.get(k, k), masked(v, k)) for k, v in sorted(items)]
 
 
 def labelled_data(instance: ProcessInstance) -> list[tuple[str, object]]:
-    """The case's current variables, named as their form fields are."""
+    """The case's current variables, named as their form fields are; personal numbers masked."""
     labels = data_labels(instance.definition)
-    return [(labels.get(k, k), v) for k, v in sorted((instance.variables or {}).items())]
+    variables = sorted((instance.variables or {}).items())
+    return [(labels.get(k, k), masked(v, k)) for k, v in variables]
 
 
 def timeline(instance: ProcessInstance) -> list[TimelineEntry]:

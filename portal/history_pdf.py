@@ -18,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
+from registry.masking import mask_text
 from workflows.models import AuditEvent
 from workflows.selectors.case_replay import CaseHistory, CaseVerification
 
@@ -109,7 +110,7 @@ def history_pdf(history: CaseHistory, document: dict, verification: CaseVerifica
                 _p(step["origin"]),
                 _lines(
                     [
-                        f"{label}: {before} → {after}"
+                        mask_text(f"{label}: {before} → {after}")  # a printed export: masked
                         for label, before, after, _k in step["changes"]
                     ],
                     SMALL,

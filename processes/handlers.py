@@ -7,7 +7,9 @@ Each procedure wires its service-task handlers, completion hooks and read rules 
 from .devices import handlers as devices
 from .medication import handlers as medication
 from .petitions import handlers as petitions
+from .renewal import handlers as renewal
 
 petitions.register()
 medication.register()
 devices.register()
+renewal.register()

@@ -11,3 +11,6 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .value_checks import register_value_checks
+
+        register_value_checks()

@@ -17,4 +17,5 @@ urlpatterns = [
     path("registry/imports/<int:pk>/", views.import_detail, name="import"),
     path("registry/imports/<int:pk>/commit/", views.import_commit, name="import-commit"),
     path("registry/export/", views.export, name="export"),
+    path("registry/reveals/", views.reveal_list, name="reveals"),
 ]

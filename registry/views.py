@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
@@ -24,6 +25,7 @@ from .imports.templates import template_workbook
 from .models import ImportBatch, ImportRow, ImportRowOutcome, ImportState
 from .selectors import exports
 from .selectors.persons import person_for_user, persons_for_user
+from .selectors.reveals import full_number_views
 from .services import imports as import_services
 from .services.access import (
     can_see_full_card,
@@ -144,6 +146,22 @@ def export(request):
     response = StreamingHttpResponse(exports.csv_chunks(rows), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="registry.csv"'
     return response
+
+
+def _day(text: str):
+    try:
+        return parse_date(text.strip()) if text else None
+    except ValueError:  # well-formed but impossible (2025-13-45): no filter
+        return None
+
+
+@_doors
+def reveal_list(request):
+    """Who saw whose full number, when (auditors; the selector checks)."""
+    since, until = _day(request.GET.get("since", "")), _day(request.GET.get("until", ""))
+    views = full_number_views(user=request.user, since=since, until=until)
+    context = {"views": views, "since": since, "until": until}
+    return render(request, "registry/reveal_list.html", context)
 
 
 IMPORT_NOTES = {

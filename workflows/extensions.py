@@ -214,6 +214,36 @@ def record_change_labels(process_key: str) -> dict[str, str]:
     return _record_change_labels.get(process_key, {})
 
 
+_value_checks: dict[str, Callable[[str], str | None]] = {}
+
+
+def register_value_check(name: str, check: Callable[[str], str | None]) -> None:
+    """The one check of a kind of value (a citizen ID, a credit code …): a form field naming
+    it in its custom properties (``"properties": {"check": name}``) is checked by it on every
+    form and door; ``check(value)`` returns the message of what is wrong, or None."""
+    _value_checks[name] = check
+
+
+def value_check(name: str) -> Callable[[str], str | None] | None:
+    return _value_checks.get(name)
+
+
+_data_maskers: list[Callable[[dict], dict]] = []
+
+
+def register_data_masker(masker: Callable[[dict], dict]) -> None:
+    """How a case's data is shown to people and API clients (e.g. personal numbers masked);
+    the stored variables and the audit chain keep the values as they are."""
+    if masker not in _data_maskers:
+        _data_maskers.append(masker)
+
+
+def shown_data(data: dict) -> dict:
+    for masker in _data_maskers:
+        data = masker(data)
+    return data
+
+
 _task_data: dict[str, Callable] = {}
 
 

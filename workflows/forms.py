@@ -3,9 +3,11 @@
 The browser renders the same schema with form-js; this is the authority. It checks, per field
 ``key``: required, type (text, number, boolean, date/time, list), ``min``/``max``,
 ``minLength``/``maxLength``, ``pattern`` (a JavaScript regular expression, searched like
-form-js does), ``validationType`` (email, phone) and the allowed values of select, radio,
-checklist and taglist fields with static ``values``. Fields inside a group with a ``path`` are
-checked at ``path.key``; a dynamic list is checked item by item (``list.0.key``).
+form-js does), ``validationType`` (email, phone), a registered value check named by the field's
+custom property ``check`` (``citizen_id``, ``uscc`` …: one check of a kind everywhere) and
+the allowed values of select, radio, checklist and taglist fields with static ``values``.
+Fields inside a group with a ``path`` are checked at ``path.key``; a dynamic list is checked
+item by item (``list.0.key``).
 
 Not checked: fields whose options come from data (``valuesKey``/``valuesExpression``), and
 ``required`` on a field that a ``conditional`` expression may hide (FEEL runs only in the
@@ -161,6 +163,12 @@ def _text_errors(field: dict, value, rules: dict) -> list[str]:
         messages.append(_("Enter at least %(n)s characters.") % {"n": min_length})
     if _is_number(max_length) and len(value) > max_length:
         messages.append(_("Enter at most %(n)s characters.") % {"n": max_length})
+    check = _value_check(field)
+    if check is not None:
+        # The kind's one check says what is wrong; the form's pattern (for form-js in the
+        # browser) would only repeat it less precisely.
+        problem = check(value)
+        return messages + ([problem] if problem else [])
     kind = rules.get("validationType")
     if kind == "email" and not EMAIL.match(value):
         messages.append(_("Enter a valid e-mail address."))
@@ -172,6 +180,14 @@ def _text_errors(field: dict, value, rules: dict) -> list[str]:
             rules.get("patternErrorMessage") or _("Enter a value in the required format.")
         )
     return messages
+
+
+def _value_check(field: dict):
+    """The registered check a field names in its custom properties, if any."""
+    from .extensions import value_check
+
+    name = (field.get("properties") or {}).get("check")
+    return value_check(name) if isinstance(name, str) else None
 
 
 def _pattern_matches(pattern: str, value: str) -> bool:

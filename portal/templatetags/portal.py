@@ -9,6 +9,8 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 
+from registry.masking import mask_text
+
 register = template.Library()
 
 
@@ -36,7 +38,9 @@ def applicant_name(instance) -> str:
 
 @register.filter
 def applicant_id(instance) -> str:
-    return str((instance.variables or {}).get(_portal("APPLICANT_ID_VARIABLE", ""), "") or "")
+    """The applicant's ID, masked: lists, the inbox and task pages never show it in full."""
+    value = (instance.variables or {}).get(_portal("APPLICANT_ID_VARIABLE", ""), "") or ""
+    return mask_text(str(value))
 
 
 @register.filter

@@ -20,7 +20,6 @@ from processes.medication.models import (
     FlagKind,
     MedicationCycle,
     MedicationEntry,
-    PayoutBatch,
     ReferenceKind,
 )
 from processes.medication.rules import LOW_INCOME, SCHEMES
@@ -331,6 +330,7 @@ def bank_return_task(request, task):
     counts = selectors.batch_counts(batch) if batch else {}
     returns = batch.returns.select_related("uploaded_by").order_by("uploaded_at") if batch else []
     context = _context(task, cycle, batch=batch, counts=counts, returns=returns)
+    context["may_download"] = selectors.downloads_bank_files(request.user, cycle)
     return render(request, "portal/medication/bank_return.html", context)
 
 
@@ -423,6 +423,7 @@ def cycle_page(request, pk: int):
         if selectors.sees_totals(request.user, cycle)
         else [],
         "may_change_rules": may_change_rules,
+        "may_download": selectors.downloads_bank_files(request.user, cycle),
         "show_report": show_report,
         "report": cycle_report(cycle) if show_report else None,
         "flag_labels": dict(FlagKind.choices),
@@ -478,12 +479,10 @@ def report_download(request, pk: int):
 
 @login_required
 def batch_file(request, pk: int, fmt: str):
-    batch = PayoutBatch.objects.select_related("cycle__county").filter(pk=pk).first()
-    if batch is None or fmt not in ("xlsx", "csv"):
-        return refused(request, NotFound(_("No such file.")))
-    if not selectors.sees_totals(request.user, batch.cycle):
-        return refused(request, NotAllowed(_("You may not download bank files.")))
-    stored = batch.xlsx_file if fmt == "xlsx" else batch.csv_file
+    try:
+        batch, stored = payout.bank_file_open(user=request.user, batch_id=pk, fmt=fmt)
+    except WorkflowError as exc:
+        return refused(request, exc)
     return FileResponse(stored.open("rb"), as_attachment=True, filename=f"{batch.code}.{fmt}")
 
 

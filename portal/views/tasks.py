@@ -16,7 +16,7 @@ from workflows.services.access import can_read_instance, can_work_task, grants_f
 from workflows.services.documents import can_attach, document_attach
 from workflows.services.tasks import task_complete, task_save_draft
 
-from .. import cases, task_views
+from .. import cases, personal, task_views
 from ..lookups import unit_names
 from .common import flash_error, labelled_errors, posted_json, refused
 
@@ -61,7 +61,8 @@ def _offered(task: HumanTask, data: dict) -> dict:
 
 
 def _submit(request, task: HumanTask):
-    data = posted_json(request)
+    current = {**(task.instance.variables or {}), **(task.draft_data or {})}
+    data = personal.restore_masked(posted_json(request), current)
     action = request.POST.get("action")
     try:
         if action == "draft":
@@ -88,7 +89,8 @@ def _render(request, task: HumanTask, *, data: dict, errors: dict, status: int =
         "task": task,
         "instance": instance,
         "schema": schema,
-        "form_data": _offered(task, data),
+        # What the step offers to choose from is the host's, not personal data: not masked.
+        "form_data": _offered(task, personal.shown_form_data(schema, data)),
         "summary": extensions.case_summary(instance),
         "form_errors": errors,
         "error_list": labelled_errors(schema, errors),

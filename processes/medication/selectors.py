@@ -46,6 +46,11 @@ def sees_totals(user, cycle: MedicationCycle) -> bool:
     return sees_every_list(user, cycle) or _roles(user, cycle.county, "FINANCE_ROLE")
 
 
+def downloads_bank_files(user, cycle: MedicationCycle) -> bool:
+    """Bank files carry full card numbers (the bank needs them): only finance downloads them."""
+    return _roles(user, cycle.county, "FINANCE_ROLE")
+
+
 def township_lists_for(user, cycle: MedicationCycle) -> list[TownshipList]:
     """The township lists whose rows the user may read (none for finance)."""
     lists = list(cycle.townships.select_related("township").order_by("township__code"))

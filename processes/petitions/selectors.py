@@ -125,7 +125,7 @@ def petition_summary(instance) -> list[tuple[str, str]]:
     from django.utils import formats, timezone
     from django.utils.translation import gettext
 
-    from registry.identity import mask_citizen_id
+    from registry.masking import CITIZEN_ID, mask
 
     petition = Petition.objects.filter(instance=instance).first()
     if petition is None:
@@ -137,7 +137,7 @@ def petition_summary(instance) -> list[tuple[str, str]]:
     rows = [
         (gettext("Petition number"), petition.number),
         (gettext("Petitioner"), petition.petitioner_name),
-        (gettext("Citizen ID"), mask_citizen_id(petition.petitioner_id_number)),
+        (gettext("Citizen ID"), mask(petition.petitioner_id_number, CITIZEN_ID)),
         (gettext("Received by"), petition.get_channel_display()),
         (gettext("Received at"), moment(petition.received_at)),
         (gettext("Matter"), petition.subject),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm
 
+from registry.identity import IdentityError, citizen_id_parse
 from workflows import calendar
 from workflows.exceptions import Conflict, InvalidInput, NotAllowed
 from workflows.models import HumanTask, ProcessInstance
@@ -68,6 +69,17 @@ def _next_number(received: datetime) -> str:
     return f"XF{year}-{count + 1:05d}"
 
 
+def _petitioner_id(raw: str) -> str:
+    """The petitioner's citizen ID, checked as every form checks one; a petitioner may give
+    none (a letter, an anonymous call), but a given ID must be a real one."""
+    if not (raw or "").strip():
+        return ""
+    try:
+        return citizen_id_parse(raw).number
+    except IdentityError as exc:
+        raise InvalidInput(exc.message, {"petitioner_id_number": [exc.message]}) from None
+
+
 @transaction.atomic
 def petition_register(
     *,
@@ -95,6 +107,7 @@ def petition_register(
             "options": "、".join(str(label) for label in Channel.labels)
         }
         raise InvalidInput(message, {"channel": [message]})
+    id_number = _petitioner_id(petitioner_id_number)
     received_at = received_at or timezone.now()
     unit = receiving_unit if receiving_unit is not None else resolver().home_scope(user)
     if not unit:
@@ -106,14 +119,14 @@ def petition_register(
         channel=channel,
         received_at=received_at,
         petitioner_name=petitioner_name.strip(),
-        petitioner_id_number=petitioner_id_number.strip().upper(),
+        petitioner_id_number=id_number,
         petitioner_phone=petitioner_phone.strip(),
         subject=subject.strip(),
         content=content.strip(),
         notice=notice.strip(),
         notice_given_at=received_at if notice.strip() else None,
         acceptance_due=_days_after(received_at, conf.get("ACCEPT_DAYS")),
-        repeat_of=final_petitions_like(petitioner_id_number, subject).first(),
+        repeat_of=final_petitions_like(id_number, subject).first(),
     )
     objection_due = calendar.working_days_deadline(
         conf.get("OBJECTION_WORKING_DAYS"), start=received_at

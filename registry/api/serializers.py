@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..identity import mask_certificate_number, mask_citizen_id
+from ..masking import CERTIFICATE, CITIZEN_ID, mask, mask_data
 from ..models import (
     CardKind,
     CardStatus,
@@ -57,7 +57,7 @@ class CertificateSerializer(serializers.ModelSerializer):
         ]
 
     def get_number(self, certificate: Certificate) -> str:
-        return mask_certificate_number(certificate.number)
+        return mask(certificate.number, CERTIFICATE)
 
 
 class PersonListSerializer(serializers.ModelSerializer):
@@ -90,6 +90,7 @@ class PersonListSerializer(serializers.ModelSerializer):
 class PersonDetailSerializer(PersonListSerializer):
     card_account = serializers.SerializerMethodField()
     certificates = serializers.SerializerMethodField()
+    phone = serializers.CharField(source="masked_phone", read_only=True)  # in full: reveal
 
     class Meta(PersonListSerializer.Meta):
         fields = [
@@ -143,9 +144,16 @@ class PersonUpdateSerializer(serializers.Serializer):
     moved_out_on = serializers.DateField(required=False, allow_null=True)
 
 
+class RevealedCertificateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+
+
 class RevealSerializer(serializers.Serializer):
     citizen_id = serializers.CharField()
     card_number = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    certificates = RevealedCertificateSerializer(many=True)
 
 
 class CardInputSerializer(serializers.Serializer):
@@ -206,13 +214,18 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
 class ImportRowSerializer(serializers.ModelSerializer):
     citizen_id = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField()
 
     class Meta:
         model = ImportRow
         fields = ["row_number", "citizen_id", "problems", "outcome"]
 
     def get_citizen_id(self, row: ImportRow) -> str:
-        return mask_citizen_id(row.citizen_id)
+        return mask(row.citizen_id, CITIZEN_ID)
+
+    def get_problems(self, row: ImportRow) -> list:
+        """The report quotes what the file held: its numbers masked like everywhere else."""
+        return mask_data(row.problems or [])
 
 
 class ImportUploadSerializer(serializers.Serializer):

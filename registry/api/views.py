@@ -126,9 +126,8 @@ class PersonRevealView(APIView):
     def post(self, request, pk: int):
         reach = reach_for(request.user)
         person = person_for_user(user=request.user, pk=pk, reach=reach)
-        return Response(
-            person_services.person_reveal(user=request.user, person=person, reach=reach)
-        )
+        shown = person_services.person_reveal(user=request.user, person=person, reach=reach)
+        return Response(s.RevealSerializer(shown).data)
 
 
 class PersonCardView(APIView):

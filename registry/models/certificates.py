@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from ..identity import CATEGORY_NAMES, mask_certificate_number
+from ..identity import CATEGORY_NAMES
+from ..masking import CERTIFICATE, mask
 from .persons import Person
 
 
@@ -95,7 +96,7 @@ class Certificate(FSMModelMixin, models.Model):
 
     @property
     def masked_number(self) -> str:
-        return mask_certificate_number(self.number)
+        return mask(self.number, CERTIFICATE)
 
     @property
     def included(self) -> list[int]:

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..identity import mask_account, mask_citizen_id
+from ..masking import CARD, CITIZEN_ID, PHONE, mask
 from .org_units import OrgUnit
 
 
@@ -67,7 +67,11 @@ class Person(models.Model):
 
     @property
     def masked_citizen_id(self) -> str:
-        return mask_citizen_id(self.citizen_id)
+        return mask(self.citizen_id, CITIZEN_ID)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask(self.phone, PHONE)
 
     @property
     def moved_out(self) -> bool:
@@ -124,7 +128,7 @@ class CardAccount(models.Model):
 
     @property
     def masked_number(self) -> str:
-        return mask_account(self.number)
+        return mask(self.number, CARD)
 
 
 class InstitutionAssignment(models.Model):

@@ -14,6 +14,7 @@ from workflows.exceptions import NotAllowed
 from .. import conf
 from ..identity import CATEGORY_NAMES, GRADE_NAMES
 from ..imports.columns import HEADERS
+from ..masking import CERTIFICATE, CITIZEN_ID, PHONE, mask
 from ..models import LIVE_STATUSES, Certificate, LowIncomeStatus, Person, RegistryEventKind
 from ..services.access import persons_reach_q, reach_for
 from ..services.audit import registry_event_append
@@ -31,10 +32,12 @@ def _iso(day) -> str:
 
 
 def export_rows(*, user, org_unit: str = "") -> Iterator[list[str]]:
-    """The header row, then one row per person with their live certificate. Full IDs, so only
-    importers and readers-of-everything may export; each export is recorded."""
+    """The header row, then one row per person with their live certificate; each export is
+    recorded. Importers get full numbers (the file is the import's layout: it must import back);
+    readers-of-everything (auditors) get them masked, as on every other screen."""
     reach = reach_for(user)
-    if not (reach.reads_everything or reach.paths(conf.get("IMPORT_ROLES"))):
+    importer = reach.is_superuser or bool(reach.paths(conf.get("IMPORT_ROLES")))
+    if not (reach.reads_everything or importer):
         raise NotAllowed(gettext("Only county staff and auditors export the registry."))
     persons = Person.objects.select_related("household_unit").order_by("pk")
     visible = persons_reach_q(reach)
@@ -44,9 +47,23 @@ def export_rows(*, user, org_unit: str = "") -> Iterator[list[str]]:
         persons = persons.filter(household_unit__path__startswith=unit_path(org_unit))
     with transaction.atomic():
         registry_event_append(
-            actor=user, kind=RegistryEventKind.EXPORT_MADE, payload={"org_unit": org_unit}
+            actor=user,
+            kind=RegistryEventKind.EXPORT_MADE,
+            payload={"org_unit": org_unit, "full_numbers": importer},
         )
-    return _rows(persons)
+    rows = _rows(persons)
+    return rows if importer else (_masked(row) for row in rows)
+
+
+# Which columns of the layout hold which kind of personal number.
+MASKED_COLUMNS = {"公民身份号码": CITIZEN_ID, "联系电话": PHONE, "残疾人证号": CERTIFICATE}
+_MASKED_AT = {HEADERS.index(header): kind for header, kind in MASKED_COLUMNS.items()}
+
+
+def _masked(row: list[str]) -> list[str]:
+    if row == list(HEADERS):
+        return row
+    return [mask(v, _MASKED_AT[i]) if i in _MASKED_AT else v for i, v in enumerate(row)]
 
 
 def _rows(persons) -> Iterator[list[str]]:

@@ -10,7 +10,10 @@ from django.utils.translation import gettext
 from workflows.exceptions import InvalidInput, NotAllowed
 from workflows.scopes import area_code_path
 
+from ..identity import IdentityError
 from ..models import KIND_LEVEL, OrgUnit, OrgUnitKind, OrgUnitLevel, RegistryEventKind
+from ..uscc import LENGTH as USCC_LENGTH
+from ..uscc import uscc_parse
 from .audit import registry_event_append, subject_of
 
 _INSTITUTION_CODE = re.compile(r"^[0-9A-Z][0-9A-Z-]{3,31}$")
@@ -114,7 +117,13 @@ def org_unit_validate(
         raise InvalidInput(message, {"code": [message]})
     if KIND_LEVEL[OrgUnitKind(kind)] != OrgUnitLevel.INSTITUTION:
         return _area_fields(code, kind)
-    if not _INSTITUTION_CODE.match(code) or (len(code) == 12 and code.isdigit()):
+    if len(code) == USCC_LENGTH:
+        # 18 characters is a unified social credit code: checked as one, the same way everywhere.
+        try:
+            uscc_parse(code)
+        except IdentityError as exc:
+            raise InvalidInput(exc.message, {"code": [exc.message]}) from None
+    elif not _INSTITUTION_CODE.match(code) or (len(code) == 12 and code.isdigit()):
         message = gettext(
             "%(code)s is not an institution code: 4–32 letters and digits, not a 12-digit "
             "area code (use e.g. the unified social credit code)."

@@ -10,7 +10,8 @@ from django.utils.translation import gettext
 from workflows.exceptions import InvalidInput, NotFound
 
 from .. import conf
-from ..identity import IdentityError, citizen_id_parse
+from ..identity import IdentityError, card_number_check, citizen_id_parse
+from ..masking import PHONE, mask
 from ..models import (
     KIND_LEVEL,
     CardAccount,
@@ -210,6 +211,13 @@ def person_reveal(*, user, person: Person, reach: Reach | None = None) -> dict:
     shown["card_number"] = (
         (card.number if full_card else card.masked_number) if card is not None else ""
     )
+    # The phone and the certificate numbers go with the ID: the same roles need them, to
+    # call the person or check a certificate, and the one recorded click shows them all.
+    shown["phone"] = person.phone if full_id else mask(person.phone, PHONE)
+    shown["certificates"] = [
+        {"id": c.pk, "number": c.number if full_id else c.masked_number}
+        for c in person.certificates.order_by("-issued_on", "-pk")
+    ]
     registry_event_append(
         actor=user,
         kind=RegistryEventKind.PERSON_REVEALED,
@@ -230,16 +238,15 @@ def card_account_set(
         can_write_person(reach, person),
         gettext("You may read %(name)s but not change them.") % {"name": person.name},
     )
-    number = "".join((number or "").split())
     if kind not in CardKind.values:
         message = gettext("Choose one of: %(choices)s.") % {
             "choices": "、".join(str(label) for label in CardKind.labels)
         }
         raise InvalidInput(message, {"kind": [message]})
-    if not number.isdigit() or not 8 <= len(number) <= 32:
-        raise InvalidInput(
-            "a card account number is 8 to 32 digits", {"number": ["8 to 32 digits"]}
-        )
+    try:
+        number = card_number_check(number)
+    except IdentityError as exc:
+        raise InvalidInput(exc.message, {"number": [exc.message]}) from None
     status = status or CardStatus.ACTIVE
     if status not in CardStatus.values:
         message = gettext("Choose one of: %(choices)s.") % {

@@ -56,8 +56,8 @@ def start(staff, number: int) -> ProcessInstance:
         org_unit=TOWNSHIP_A,
         variables={
             "applicant_name": "王秀英",
-            "applicant_id": "330102195003150021",
-            "certificate_no": "33010219500315002142",
+            "applicant_id": "330102195003150029",  # a valid ID: the start checks it
+            "certificate_no": "33010219500315002942",
             "renewal_reason": "expired",
             "contact_phone": "13805710000",
         },

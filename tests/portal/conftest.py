@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.test import Client
 
+from registry.identity import citizen_id_make
 from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
 
@@ -38,7 +40,10 @@ def renewal(db, owner):
 
 
 def applicant(index: int = 1, name: str = "王秀英") -> dict:
-    citizen_id = f"3301021950031{index:04d}1"
+    """A renewal's start data, with a valid ID (the start checks it) distinct per index."""
+    citizen_id = citizen_id_make(
+        area_code="330102", birth_date=date(1950, 3, 1) + timedelta(days=index), sequence=index
+    )
     return {
         "applicant_name": name,
         "applicant_id": citizen_id,

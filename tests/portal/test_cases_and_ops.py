@@ -72,7 +72,9 @@ def test_the_start_form_validates_and_starts_a_case(renewal, township_a, client_
     bad = {**applicant(1), "applicant_id": "12345"}
     response = client.post(f"/start/{KEY}/", {"data": json.dumps(bad), "business_key": "HZ-9"})
     assert response.status_code == 400
-    assert response.context["form_errors"] == {"applicant_id": ["格式不正确，请按要求填写。"]}
+    assert response.context["form_errors"] == {
+        "applicant_id": ["身份证号应为 18 位，12345 有 5 位。"]
+    }
     assert response.context["form_data"] == bad and not ProcessInstance.objects.exists()
     response = client.post(
         f"/start/{KEY}/", {"data": json.dumps(applicant(1)), "business_key": "HZ-9"}

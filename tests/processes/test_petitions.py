@@ -1,5 +1,6 @@
 """Petitions under the first-receiver rule, worked through the services with time moved."""
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -355,6 +356,61 @@ def test_search_and_the_case_page_hide_a_petition_from_the_uninvolved(
     assert [row["id"] for row in mine["results"]] == [petition.instance_id]
     client.force_login(township_a)
     assert client.get(f"/cases/{petition.instance_id}/").status_code == 200
+
+
+def test_an_id_with_a_wrong_check_digit_is_refused_as_the_medication_survey_refuses_it(
+    township_a,
+):
+    """One check for a citizen ID: the petition form says what the medication survey says."""
+    from processes.medication.services.survey import _parse_id
+
+    with pytest.raises(InvalidInput) as refused:
+        register(township_a, petitioner_id_number="110105194912310021")
+    message = "身份证号 110105194912310021 的校验位不正确：末位应为 X。"
+    assert refused.value.fields == {"petitioner_id_number": [message]}
+    with pytest.raises(InvalidInput) as survey_refused:
+        _parse_id("110105194912310021")
+    assert survey_refused.value.message == refused.value.message == message
+    assert not Petition.objects.exists()
+
+
+def test_a_petitioner_may_give_no_id_and_a_given_one_is_stored_checked(township_a):
+    assert register(township_a, petitioner_id_number="").petitioner_id_number == ""
+    given = register(township_a, petitioner_id_number=" 11010519491231002x ", subject="另一事项")
+    assert given.petitioner_id_number == "11010519491231002X"
+
+
+def test_petition_pages_never_show_the_petitioners_full_id_or_phone(clock, township_a, client):
+    petition = register(township_a, petitioner_phone="13805710001")
+    task = open_task(petition, "decide_acceptance")
+    client.force_login(township_a)
+    for url in ("/petitions/", f"/cases/{petition.instance_id}/", f"/tasks/{task.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert "11010519491231002X" not in page and "13805710001" not in page, url
+    search = client.get("/cases/", {"q": petition.number}).content.decode()
+    assert "11010519491231002X" not in search
+    assert "赵**" in client.get("/petitions/").content.decode()  # the list masks the name too
+
+
+def test_the_registration_form_refuses_a_wrong_check_digit_through_the_start_page(
+    township_a, client
+):
+    client.force_login(township_a)
+    data = {
+        "channel": "visit",
+        "petitioner_name": "赵大勇",
+        "petitioner_id_number": "110105194912310021",
+        "subject": "辅具补贴未发放",
+        "content": "去年申请的轮椅补贴至今未到账。",
+    }
+    response = client.post("/start/petition_first_receiver/", {"data": json.dumps(data)})
+    assert response.status_code == 400
+    assert response.context["form_errors"] == {
+        "petitioner_id_number": ["身份证号 110105194912310021 的校验位不正确：末位应为 X。"]
+    }
+    assert not Petition.objects.exists()
 
 
 def test_a_unit_that_is_no_handling_unit_is_refused_and_nothing_is_sent(clock, township_a):

@@ -1,11 +1,14 @@
-"""Citizen IDs (GB 11643) and certificate numbers: every refusal names what is wrong."""
+"""Citizen IDs (GB 11643), certificate numbers, credit codes and card numbers: every refusal
+names what is wrong and in which number (in Chinese, the default language)."""
 
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from registry.identity import (
     IdentityError,
+    card_number_check,
     category_parse,
     certificate_number_make,
     certificate_number_mismatches,
@@ -15,13 +18,19 @@ from registry.identity import (
     citizen_id_parse,
     grade_parse,
     included_categories_parse,
-    mask_account,
-    mask_certificate_number,
-    mask_citizen_id,
 )
+from registry.masking import CARD, CERTIFICATE, CITIZEN_ID, PHONE, mask, mask_data, mask_text
+from registry.uscc import uscc_make, uscc_parse
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643
 VALID = "11010519491231002X"  # DOMAIN.md's example
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    """What a county clerk reads (the registry's other tests read the English originals)."""
+    with translation.override("zh-hans"):
+        yield
 
 
 def refused(parse, raw, **kwargs) -> str:
@@ -64,7 +73,10 @@ def test_spaces_lower_case_x_and_full_width_digits_are_read():
 
 def test_a_wrong_check_digit_is_refused_naming_the_right_one():
     assert refused(citizen_id_parse, "110105194912310021") == (
-        "the check digit of '110105194912310021' is wrong: it should end in X"
+        "身份证号 110105194912310021 的校验位不正确：末位应为 X。"
+    )
+    assert refused(citizen_id_parse, "11010519491231002Y").startswith(
+        "身份证号 11010519491231002Y 的校验位不正确"
     )
 
 
@@ -73,19 +85,19 @@ def test_a_wrong_check_digit_is_refused_naming_the_right_one():
     [
         (
             "110105194902300021",
-            "the birth date 19490230 in '110105194902300021' is not a real date",
+            "身份证号 110105194902300021 中的出生日期 19490230 不是有效日期。",
         ),
         (
             "110105194913010021",
-            "the birth date 19491301 in '110105194913010021' is not a real date",
+            "身份证号 110105194913010021 中的出生日期 19491301 不是有效日期。",
         ),
         (
             "110105209901010021",
-            "the birth date 2099-01-01 in '110105209901010021' is in the future",
+            "身份证号 110105209901010021 中的出生日期 2099-01-01 晚于今天。",
         ),
         (
             "110105180001010021",
-            "the birth date 1800-01-01 in '110105180001010021' is not plausible",
+            "身份证号 110105180001010021 中的出生日期 1800-01-01 不合常理。",
         ),
     ],
 )
@@ -95,25 +107,22 @@ def test_impossible_birth_dates_are_refused(raw, message):
 
 def test_a_15_digit_legacy_id_is_refused_with_what_to_do():
     assert refused(citizen_id_parse, "110105491231002") == (
-        "'110105491231002' is a 15-digit ID of the old kind, which is not accepted: enter the "
-        "18-digit citizen ID from the person's current ID card"
+        "身份证号 110105491231002 是 15 位的旧号码，不予受理：请填写本人现用身份证上的 18 位"
+        "公民身份号码。"
     )
 
 
 @pytest.mark.parametrize(
     "raw, message",
     [
-        ("", "the citizen ID is empty"),
-        ("1101051949123100", "a citizen ID has 18 characters; '1101051949123100' has 16"),
-        (
-            "11010519491231002A",
-            "a citizen ID is 17 digits and a check digit or X; '11010519491231002A' is not",
-        ),
+        ("", "身份证号为空。"),
+        ("1101051949123100", "身份证号应为 18 位，1101051949123100 有 16 位。"),
+        ("11010519491231002A", "身份证号 11010519491231002A 的校验位不正确：末位应为 X。"),
         (
             "X1010519491231002X",
-            "a citizen ID is 17 digits and a check digit or X; 'X1010519491231002X' is not",
+            "身份证号 X1010519491231002X 的格式不正确：应为 17 位数字加 1 位校验位（0–9 或 X）。",
         ),
-        ("99010519491231002X", "'99010519491231002X' does not start with a Chinese area code"),
+        ("99010519491231002X", "身份证号 99010519491231002X 的前两位不是我国的行政区划代码。"),
     ],
 )
 def test_malformed_ids_are_refused(raw, message):
@@ -132,22 +141,21 @@ def test_a_certificate_number_is_the_id_category_and_grade():
 @pytest.mark.parametrize(
     "raw, message",
     [
-        (VALID + "82", f"unknown disability category digit 8 in '{VALID}82' (1–7)"),
-        (VALID + "02", f"unknown disability category digit 0 in '{VALID}02' (1–7)"),
-        (VALID + "65", f"unknown disability grade digit 5 in '{VALID}65' (1–4)"),
-        (VALID + "60", f"unknown disability grade digit 0 in '{VALID}60' (1–4)"),
-        (VALID + "62B0", f"the reissue suffix of '{VALID}62B0' must be B1, B2 …"),
+        (VALID + "82", f"残疾人证号 {VALID}82 中的类别代码 8 不存在（应为 1–7）。"),
+        (VALID + "02", f"残疾人证号 {VALID}02 中的类别代码 0 不存在（应为 1–7）。"),
+        (VALID + "65", f"残疾人证号 {VALID}65 中的等级代码 5 不存在（应为 1–4）。"),
+        (VALID + "60", f"残疾人证号 {VALID}60 中的等级代码 0 不存在（应为 1–4）。"),
+        (VALID + "62B0", f"残疾人证号 {VALID}62B0 的补发后缀应为 B1、B2 ……"),
         (
             "11010519491231002162",
-            "the certificate number's ID part is wrong: the check digit of '110105194912310021' "
-            "is wrong: it should end in X",
+            "残疾人证号中的身份证号有误：身份证号 110105194912310021 的校验位不正确：末位应为 X。",
         ),
         (
             VALID + "6",
-            f"'{VALID}6' is not a certificate number: 18-character citizen ID, category digit 1–7 "
-            "and grade digit 1–4 (20 characters), and B1, B2 … for a reissue",
+            f"{VALID}6 不是残疾人证号：应为 18 位身份证号加 1 位类别代码（1–7）和 1 位等级代码"
+            "（1–4），共 20 位；补发的证再加 B1、B2 ……",
         ),
-        ("", "the certificate number is empty"),
+        ("", "残疾人证号为空。"),
     ],
 )
 def test_bad_certificate_numbers_are_refused(raw, message):
@@ -159,9 +167,9 @@ def test_a_certificate_number_must_agree_with_its_holder_and_fields():
     assert certificate_number_mismatches(number, citizen_id=VALID, category=6, grade=2) == []
     other = citizen_id_make(area_code="330102", birth_date=date(1980, 5, 17), sequence=31)
     assert certificate_number_mismatches(number, citizen_id=other, category=4, grade=3) == [
-        f"the certificate number {VALID}62 belongs to ID {VALID}, not to this person's ID {other}",
-        "the certificate number says category 6 (精神) but the category is 4 (肢体)",
-        "the certificate number says grade 2 (二级) but the grade is 3 (三级)",
+        f"残疾人证号 {VALID}62 属于身份证号 {VALID}，不是本人的身份证号 {other}。",
+        "残疾人证号表明类别为 6（精神），但填写的类别为 4（肢体）。",
+        "残疾人证号表明等级为 2（二级），但填写的等级为 3（三级）。",
     ]
 
 
@@ -179,24 +187,80 @@ def test_grades_are_read_by_name_or_digit(raw, code):
 
 def test_unknown_categories_and_grades_are_refused():
     assert refused(category_parse, "心理") == (
-        "unknown disability category '心理': use 视力, 听力, 言语, 肢体, 智力, 精神 or 多重"
+        "残疾类别“心理”不存在：请填写视力、听力、言语、肢体、智力、精神或多重。"
     )
-    assert (
-        refused(grade_parse, "五级")
-        == "unknown disability grade '五级': use 一级, 二级, 三级 or 四级"
-    )
-    assert refused(grade_parse, "0") == "unknown disability grade '0': use 一级, 二级, 三级 or 四级"
+    assert refused(grade_parse, "五级") == "残疾等级“五级”不存在：请填写一级、二级、三级或四级。"
+    assert refused(grade_parse, "0") == "残疾等级“0”不存在：请填写一级、二级、三级或四级。"
 
 
 def test_a_multiple_certificate_lists_single_categories():
     assert included_categories_parse("精神、肢体") == [4, 6]
     assert included_categories_parse("4,6") == [4, 6]
     assert refused(included_categories_parse, "多重、肢体") == (
-        "a 多重 certificate includes single categories (视力 … 精神), not 多重"
+        "多重残疾证包含的是单一类别（视力……精神），不能再填多重。"
     )
 
 
 def test_masks_keep_only_what_a_clerk_needs():
-    assert mask_citizen_id(VALID) == "110105********002X"
-    assert mask_certificate_number(VALID + "62B1") == "110105********002X62B1"
-    assert mask_account("6228480012345678") == "**** 5678"
+    assert mask(VALID, CITIZEN_ID) == "110105********002X"
+    assert mask(VALID + "62B1", CERTIFICATE) == "110105********002X62B1"
+    assert mask("6228480012345678", CARD) == "**** 5678"
+    assert mask("13805710001", PHONE) == "138****0001"
+    assert mask("", PHONE) == ""
+
+
+def test_numbers_in_free_text_and_data_are_masked_by_their_kind():
+    text = f"{VALID}，证号 {VALID}62B1，卡号 6228480012345678，电话 13805710001，乡镇 330102101000"
+    assert mask_text(text) == (
+        "110105********002X，证号 110105********002X62B1，卡号 **** 5678，电话 138****0001，"
+        "乡镇 330102101000"
+    )
+    credit_code = uscc_make("11330102002493700")  # 18 digits, but no birth date in them
+    assert mask_text(f"机构 {credit_code}") == f"机构 {credit_code}"
+    data = {"applicant_id": VALID, "contact_phone": "0571-8888 1234", "items": [VALID], "n": 3}
+    assert mask_data(data) == {
+        "applicant_id": "110105********002X",
+        "contact_phone": "057****1234",
+        "items": ["110105********002X"],
+        "n": 3,
+    }
+
+
+def test_a_credit_code_is_checked_by_its_check_character():
+    code = uscc_make("12330102MB0A0000" + "1")
+    assert uscc_parse(code.lower()) == code
+    wrong = code[:-1] + ("A" if code[-1] != "A" else "B")
+    assert refused(uscc_parse, wrong) == (
+        f"统一社会信用代码 {wrong} 的校验码不正确：末位应为 {code[-1]}。"
+    )
+    assert refused(uscc_parse, "1233") == "统一社会信用代码应为 18 位，1233 有 4 位。"
+
+
+def test_a_card_number_is_8_to_32_digits():
+    assert card_number_check("6228 4800 1234 5678") == "6228480012345678"
+    assert refused(card_number_check, "62284800ABCD") == (
+        "账户号码应为 8 至 32 位数字，62284800ABCD 不符合。"
+    )
+
+
+def test_a_form_field_naming_a_check_is_checked_by_it_on_every_form():
+    """form-js fields say ``"properties": {"check": …}``; the host runs the registry's check."""
+    from workflows.forms import validate_form_data
+
+    def field(key, check):
+        pattern = {"pattern": "^[0-9A-Z]{18}$"}
+        return {
+            "type": "textfield",
+            "key": key,
+            "properties": {"check": check},
+            "validate": pattern,
+        }
+
+    schema = {"components": [field("id", "citizen_id"), field("code", "uscc")]}
+    code = uscc_make("12330102MB0A00001")
+    wrong_code = code[:-1] + ("A" if code[-1] != "A" else "B")
+    assert validate_form_data(schema, {"id": "110105194912310021", "code": wrong_code}) == {
+        "id": ["身份证号 110105194912310021 的校验位不正确：末位应为 X。"],
+        "code": [f"统一社会信用代码 {wrong_code} 的校验码不正确：末位应为 {code[-1]}。"],
+    }
+    assert validate_form_data(schema, {"id": VALID, "code": code}) == {}

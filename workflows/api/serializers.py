@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import extensions
 from ..models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 
 
@@ -85,6 +88,12 @@ class InstanceSerializer(serializers.ModelSerializer):
 
 class InstanceDetailSerializer(InstanceSerializer):
     active_tasks = TaskSerializer(many=True, read_only=True)
+    variables = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_variables(self, instance: ProcessInstance) -> dict:
+        """As the case page shows them (personal numbers masked, when a masker is registered)."""
+        return extensions.shown_data(dict(instance.variables or {}))
 
     class Meta(InstanceSerializer.Meta):
         fields = [

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.identity import IdentityError, citizen_id_parse, mask_citizen_id
+from registry.identity import IdentityError, citizen_id_parse
+from registry.masking import CITIZEN_ID, mask
 from registry.models import Person
 from workflows.exceptions import InvalidInput, NotAllowed
 from workflows.models import HumanTask, ProcessInstance
@@ -134,7 +135,7 @@ def application_register(
                 "application_id": application.pk,
                 "number": application.number,
                 "applicant_name": person.name,
-                "applicant_id": mask_citizen_id(person.citizen_id),
+                "applicant_id": mask(person.citizen_id, CITIZEN_ID),
                 "is_child": application.is_child,
                 "requested_devices": application.requested_devices,
                 "needs_assessment": application.needs_assessment,

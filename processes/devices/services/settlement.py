@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.identity import mask_citizen_id
+from registry.masking import CITIZEN_ID, mask
 from workflows.exceptions import InvalidInput, NotAllowed, WorkflowError
 from workflows.models import Subscription
 from workflows.services.access import user_has_role
@@ -160,7 +160,7 @@ def statement_xlsx(statement: SettlementStatement, lines: list[SettlementLine]) 
                 index,
                 application.number,
                 application.person.name,
-                mask_citizen_id(application.person.citizen_id),
+                mask(application.person.citizen_id, CITIZEN_ID),
                 timezone.localtime(application.accepted_at).date().isoformat(),
                 float(application.price_total),
                 float(line.subsidy),

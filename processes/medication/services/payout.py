@@ -18,7 +18,7 @@ from registry.identity import IdentityError
 from registry.imports.readers import FileRefused
 from registry.models import CardStatus
 from registry.services.persons import card_account_set
-from workflows.exceptions import Conflict, InvalidInput, NotFound
+from workflows.exceptions import Conflict, InvalidInput, NotAllowed, NotFound
 
 from .. import conf, files
 from ..models import (
@@ -503,3 +503,16 @@ def on_account_correction(*, task, instance, user, data: dict) -> dict:
 def paid_total(cycle) -> Decimal:
     total = PayoutLine.objects.filter(cycle=cycle, state=LineState.PAID).aggregate(t=Sum("amount"))
     return (total["t"] or Decimal("0.00")).quantize(Decimal("0.01"))
+
+
+def bank_file_open(*, user, batch_id: int, fmt: str):
+    """(batch, its stored bank file in ``fmt``) for finance; the file keeps full card numbers,
+    so nobody else gets it (the county uploads the bank's return, it needs no download)."""
+    from .. import selectors
+
+    batch = PayoutBatch.objects.select_related("cycle__county").filter(pk=batch_id).first()
+    if batch is None or fmt not in ("xlsx", "csv"):
+        raise NotFound(_("No such file."))
+    if not selectors.downloads_bank_files(user, batch.cycle):
+        raise NotAllowed(_("Only finance downloads bank files: they hold full card numbers."))
+    return batch, batch.xlsx_file if fmt == "xlsx" else batch.csv_file

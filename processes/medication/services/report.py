@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registry.identity import mask_citizen_id
+from registry.masking import CITIZEN_ID, mask
 
 from .. import files
 from ..figures import cycle_figures
@@ -124,7 +124,7 @@ def _rejected_rows(cycle) -> list[list]:
         .iterator(chunk_size=2000)
     ):
         source_label = str(EntrySource(source).label)
-        rows.append([township, name, mask_citizen_id(citizen_id), source_label, reason])
+        rows.append([township, name, mask(citizen_id, CITIZEN_ID), source_label, reason])
     return rows
 
 
@@ -146,7 +146,7 @@ def _failed_rows(cycle) -> list[list]:
     ):
         failure = reasons.get(pk) or str(_("no valid bank or card account at payout"))
         outcome = abandoned or str(_("not paid"))
-        rows.append([township, name, mask_citizen_id(citizen_id), failure, outcome])
+        rows.append([township, name, mask(citizen_id, CITIZEN_ID), failure, outcome])
     return rows
 
 

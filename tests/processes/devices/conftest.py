@@ -35,8 +35,8 @@ PACK = django_settings.BASE_DIR / "processes"
 TZ = timezone.get_current_timezone()
 MARCH_3 = datetime(2025, 3, 3, 9, 30, tzinfo=TZ)
 KEY = "assistive_device_fitting"
-ASSESSMENT_B = "12330102MB0A00004X"
-PROVIDER_EXPIRED = "12330102MB0A00005X"
+ASSESSMENT_B = "12330102MB0A00004N"
+PROVIDER_EXPIRED = "12330102MB0A00005R"
 
 
 @pytest.fixture

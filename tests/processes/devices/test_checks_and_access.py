@@ -178,7 +178,7 @@ def test_only_the_chosen_service_institution_sees_its_fittings(catalogue, staff,
     through_approval(
         theirs, staff, plan=[{"device_code": "FZ-JZ-01", "quantity": 1, "unit_price": 1900}]
     )
-    complete(theirs, "choose_provider", staff["county"], service_institution="12330102MB0A00003X")
+    complete(theirs, "choose_provider", staff["county"], service_institution="12330102MB0A00003K")
     assert list(applications_for_user(user=staff["provider"])) == [mine]
     assert list(applications_for_user(user=staff["provider_y"])) == [theirs]
     assert [t.instance_id for t in inbox_for_user(user=staff["provider_y"])] == [theirs.instance_id]

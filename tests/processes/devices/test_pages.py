@@ -144,3 +144,24 @@ def test_settlement_statements_for_the_county_and_the_institution(clock, catalog
     assert statement.number not in other.get("/devices/settlements/").content.decode()
     assert other.get(f"/devices/settlements/{statement.pk}.xlsx").status_code == 404
     assert PROVIDER_X in statement.number or statement.institution.code == PROVIDER_X
+
+
+def test_device_pages_show_the_applicants_id_and_phone_masked(catalogue, staff, adult):
+    """The list, the application, its case and its task page: never the full ID or phone."""
+    from registry.masking import CITIZEN_ID, mask
+
+    application = register(staff["village"], adult)
+    task = open_task(application, application.instance.human_tasks.get(state="open").element_id)
+    urls = [
+        "/devices/",
+        f"/devices/{application.pk}/",
+        f"/cases/{application.instance_id}/",
+        f"/tasks/{task.pk}/",
+    ]
+    client = client_for(staff["village"])
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert adult.citizen_id not in page and mask(adult.citizen_id, CITIZEN_ID) in page, url
+        assert "13805710001" not in page, url

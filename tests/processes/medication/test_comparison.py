@@ -121,8 +121,8 @@ def test_every_check_flags_the_right_person_and_names_its_source(year, township_
                 ["某", "110105194912310021", "2024-01-01"],
             ],
             "The file was not used: 2 row(s) have problems. row 2: '去年' is not a date: write it "
-            "as 2024-05-01; row 3: the check digit of '110105194912310021' is wrong: it should "
-            "end in X",
+            "as 2024-05-01; row 3: The check digit of the citizen ID 110105194912310021 is wrong: "
+            "it should end in X.",
         ),
     ],
 )

@@ -47,10 +47,19 @@ def test_a_township_surveys_in_its_task_page_and_sees_each_check_at_once(
     assert "新来的 was added and qualifies." in messages_of(added)
     refused = client.post(url, {"action": "add", "citizen_id": poor.citizen_id}, follow=True)
     assert "无低保 was added but does not qualify: no low-income status" in messages_of(refused)
+    listed = client.get(url).content.decode()
+    assert newcomer.citizen_id not in listed and newcomer.masked_citizen_id in listed
+    wrong = client.post(url, {"action": "add", "citizen_id": "110105194912310021"}, follow=True)
+    shown = wrong.content.decode()  # the refusal names the number, masked like everywhere
+    assert "110105194912310021" not in shown
+    assert "The check digit of the citizen ID 110105********0021 is wrong" in shown
     rows = [["姓名", "公民身份号码"], ["错号", "330102198001011239"]]
     report = client.post(url, {"action": "import", "file": upload("名单.csv", rows)})
     assert report.status_code == 200
     assert "名单.csv: 0 added (0 qualify), 1 refused" in report.content.decode()
+    # The import report quotes the refused ID masked, in the row and in its reason.
+    assert "330102198001011239" not in report.content.decode()
+    assert "330102********1239" in report.content.decode()
     assert client_for(township_b).get(url).status_code == 404  # another township's task
 
 
@@ -110,15 +119,24 @@ def test_finance_sees_totals_by_township_and_a_wrong_total_is_refused(year, fina
     assert entries.status_code == 403  # finance sees totals, never the persons
 
 
-def test_the_county_downloads_the_bank_file_and_uploads_the_return_in_its_task(year, township_a):
+def test_finance_downloads_the_bank_file_and_the_county_uploads_the_return_in_its_task(
+    year, township_a, finance_clerk
+):
     year.paying()
     batch = year.cycle.batches.get()
     client = client_for(year.clerk)
     url = task_url(year.instance, "bank_return")
-    assert "YF2025-01.xlsx" in client.get(url).content.decode()
-    download = client.get(f"/medication/batches/{batch.pk}/xlsx/")
+    page = client.get(url).content.decode()
+    assert "YF2025-01.xlsx" in page and 'id="batch-xlsx"' not in page
+    download = client_for(finance_clerk).get(f"/medication/batches/{batch.pk}/xlsx/")
     assert download.status_code == 200 and download["Content-Disposition"].endswith(
         'YF2025-01.xlsx"'
+    )
+    # The file keeps full card numbers: nobody but finance downloads it, not even the county.
+    refused = client.get(f"/medication/batches/{batch.pk}/xlsx/")
+    assert refused.status_code == 403
+    assert "Only finance downloads bank files: they hold full card numbers." in (
+        refused.content.decode()
     )
     assert client_for(township_a).get(f"/medication/batches/{batch.pk}/csv/").status_code == 403
     response = client.post(url, {"action": "upload", "file": bank_file(batch)}, follow=True)

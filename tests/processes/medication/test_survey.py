@@ -63,10 +63,10 @@ def test_adding_refuses_bad_ids_other_townships_unknown_persons_and_double_entri
         )
 
     cases = [
-        ("11010519491231002", "a citizen ID has 18 characters; '11010519491231002' has 17"),
+        ("11010519491231002", "A citizen ID has 18 characters; 11010519491231002 has 17."),
         (
             "110105194912310021",
-            "the check digit of '110105194912310021' is wrong: it should end in X",
+            "The check digit of the citizen ID 110105194912310021 is wrong: it should end in X.",
         ),
         (
             "11010519491231002X",
@@ -124,7 +124,7 @@ def test_an_import_reports_every_row_and_adds_only_the_good_ones(year, township_
     outcomes = [(r["row"], r["outcome"], r["messages"]) for r in report.rows]
     assert outcomes == [
         (2, "eligible", []),
-        (3, "refused", ["a citizen ID has 18 characters; '33010219800101123' has 17"]),
+        (3, "refused", ["A citizen ID has 18 characters; 33010219800101123 has 17."]),
         (4, "refused", ["导入丙's household is in 白沙镇, not in 城关镇."]),
         (5, "not_eligible", ["no low-income status"]),
         (6, "refused", ["repeats row 2 of this file"]),

@@ -33,7 +33,13 @@ def test_lists_and_details_are_masked(township_a_staff, person_a):
 
 def test_reveal_shows_the_full_id_and_is_recorded(township_a_staff, person_a):
     body = api(township_a_staff).post(f"/api/registry/persons/{person_a.pk}/reveal/").json()
-    assert body == {"citizen_id": person_a.citizen_id, "card_number": ""}
+    certificates = [{"id": c.pk, "number": c.number} for c in person_a.certificates.all()]
+    assert body == {
+        "citizen_id": person_a.citizen_id,
+        "card_number": "",
+        "phone": person_a.phone,
+        "certificates": certificates,
+    }
     assert RegistryEvent.objects.get(kind="person_revealed").actor == "township_a_zhang"
 
 
@@ -57,7 +63,7 @@ def test_registering_through_the_api_refuses_a_bad_id_with_the_field(county_staf
         format="json",
     )
     assert response.status_code == 400
-    message = "the check digit of '110105194912310021' is wrong: it should end in X"
+    message = "身份证号 110105194912310021 的校验位不正确：末位应为 X。"  # the API speaks Chinese
     assert response.json() == {
         "detail": message,
         "errors": [{"field": "citizen_id", "message": message}],
@@ -136,3 +142,21 @@ def test_the_schema_documents_the_registry_api(county_staff):
     schema = api(county_staff).get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     assert "/api/registry/persons/{id}/reveal/" in schema.json()["paths"]
+
+
+def test_an_auditors_export_shows_the_numbers_masked(auditor, person_a):
+    response = api(auditor).get("/api/registry/export/?type=csv")
+    assert response.status_code == 200
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    [line] = lines[1:]
+    assert line[1] == person_a.masked_citizen_id and line[3] == "138****0001"
+    assert line[9] == person_a.certificates.get().masked_number
+    assert RegistryEvent.objects.get(kind="export_made").payload["full_numbers"] is False
+
+
+def test_a_persons_detail_shows_the_phone_masked_until_the_reveal(township_a_staff, person_a):
+    client = api(township_a_staff)
+    detail = client.get(f"/api/registry/persons/{person_a.pk}/").json()
+    assert detail["phone"] == "138****0001" and detail["citizen_id"] == person_a.masked_citizen_id
+    revealed = client.post(f"/api/registry/persons/{person_a.pk}/reveal/").json()
+    assert revealed["phone"] == "13800000001"

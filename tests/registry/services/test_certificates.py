@@ -50,9 +50,9 @@ def test_a_number_that_does_not_match_the_person_or_fields_is_refused(
             number=wrong,
         )
     assert caught.value.fields["number"] == [
-        f"the certificate number {wrong} belongs to ID {person_a.citizen_id}, not to this "
-        f"person's ID {holder.citizen_id}",
-        "the certificate number says category 6 (精神) but the category is 4 (肢体)",
+        f"The certificate number {wrong} belongs to the citizen ID {person_a.citizen_id}, not to "
+        f"this person's ID {holder.citizen_id}.",
+        "The certificate number says category 6 (精神) but the category is 4 (肢体).",
     ]
     assert not Certificate.objects.filter(person=holder).exists()
 

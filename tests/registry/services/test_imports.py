@@ -100,11 +100,15 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
     batch = upload(county_staff, xlsx_bytes(rows))
     assert (batch.rows_read, batch.rows_valid, batch.rows_invalid) == (9, 1, 8)
     assert report(batch) == [
-        (3, "公民身份号码", "the check digit of '110105194912310021' is wrong: it should end in X"),
+        (
+            3,
+            "公民身份号码",
+            "The check digit of the citizen ID 110105194912310021 is wrong: it should end in X.",
+        ),
         (
             4,
             "残疾人证号",
-            "the certificate number says category 6 (精神) but the category is 4 (肢体)",
+            "The certificate number says category 6 (精神) but the category is 4 (肢体).",
         ),
         (5, "户籍地区划代码", "没有区划代码为330102101299的村（社区）。"),
         (6, "公民身份号码", "同一身份证号出现在第6、7行。"),
@@ -119,13 +123,13 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
         (
             9,
             "残疾类别",
-            "unknown disability category '心理': use 视力, 听力, 言语, 肢体, 智力, 精神 or 多重",
+            "Unknown disability category “心理”: use 视力, 听力, 言语, 肢体, 智力, 精神 or 多重.",
         ),
         (
             10,
             "公民身份号码",
-            "'110105491231002' is a 15-digit ID of the old kind, which is not "
-            "accepted: enter the 18-digit citizen ID from the person's current ID card",
+            "The citizen ID 110105491231002 is a 15-digit ID of the old kind, which is not "
+            "accepted: enter the 18-digit citizen ID from the person's current ID card.",
         ),
     ]
     batch = import_batch_commit(user=county_staff, batch=batch)

@@ -27,12 +27,12 @@ def test_birth_date_and_sex_come_from_the_id(units, township_a_staff):
     [
         (
             "110105194912310021",
-            "the check digit of '110105194912310021' is wrong: it should end in X",
+            "The check digit of the citizen ID 110105194912310021 is wrong: it should end in X.",
         ),
         (
             "110105491231002",
-            "'110105491231002' is a 15-digit ID of the old kind, which is not "
-            "accepted: enter the 18-digit citizen ID from the person's current ID card",
+            "The citizen ID 110105491231002 is a 15-digit ID of the old kind, which is not "
+            "accepted: enter the 18-digit citizen ID from the person's current ID card.",
         ),
     ],
 )
@@ -107,10 +107,21 @@ def test_a_full_view_is_recorded_and_shows_only_what_the_role_needs(
         user=county_staff, person=person_a, kind="bank_card", number="6228 4800 1234 5678"
     )
     assert CardAccount.objects.get().masked_number == "**** 5678"
+    certificate = person_a.certificates.get()
     township = person_reveal(user=township_a_staff, person=person_a)
-    assert township == {"citizen_id": person_a.citizen_id, "card_number": "**** 5678"}
+    assert township == {
+        "citizen_id": person_a.citizen_id,
+        "card_number": "**** 5678",
+        "phone": "13800000001",
+        "certificates": [{"id": certificate.pk, "number": certificate.number}],
+    }
     finance = person_reveal(user=finance_staff, person=person_a)
-    assert finance == {"citizen_id": person_a.masked_citizen_id, "card_number": "6228480012345678"}
+    assert finance == {
+        "citizen_id": person_a.masked_citizen_id,
+        "card_number": "6228480012345678",
+        "phone": "138****0001",
+        "certificates": [{"id": certificate.pk, "number": certificate.masked_number}],
+    }
     events = RegistryEvent.objects.filter(kind="person_revealed").order_by("sequence")
     assert [(e.actor, e.payload) for e in events] == [
         ("township_a_zhang", {"citizen_id": True, "card_number": False}),
@@ -119,7 +130,7 @@ def test_a_full_view_is_recorded_and_shows_only_what_the_role_needs(
 
 
 def test_a_card_number_is_digits(person_a, county_staff):
-    with pytest.raises(InvalidInput, match="a card account number is 8 to 32 digits"):
+    with pytest.raises(InvalidInput, match="card account number is 8 to 32 digits; 62-AB is not"):
         card_account_set(user=county_staff, person=person_a, kind="bank_card", number="62-ab")
     assert not CardAccount.objects.exists()
 
