@@ -103,12 +103,12 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
         (
             3,
             "公民身份号码",
-            "The check digit of the citizen ID 110105194912310021 is wrong: it should end in X.",
+            "身份证号 110105194912310021 的校验位不正确：末位应为 X。",
         ),
         (
             4,
             "残疾人证号",
-            "The certificate number says category 6 (精神) but the category is 4 (肢体).",
+            "残疾人证号表明类别为 6（精神），但填写的类别为 4（肢体）。",
         ),
         (5, "户籍地区划代码", "没有区划代码为330102101299的村（社区）。"),
         (6, "公民身份号码", "同一身份证号出现在第6、7行。"),
