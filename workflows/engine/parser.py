@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     EndEvent,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
+    ManualTask,
+    NoneTask,
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import (
@@ -178,6 +180,29 @@ class AssignedUserTaskParser(UserTaskParser):
         )
 
 
+class UndefinedTaskParser(AssignedUserTaskParser):
+    """A plain ``task`` or a ``manualTask``: work the engine does not do.
+
+    BPMN leaves an undefined task to the modeler and Camunda passes it (and a manual task)
+    straight through; SpiffWorkflow makes both wait for a person, with no role, which nobody can
+    claim. Here one passes through unless the diagram says who does it (a lane, candidate groups,
+    candidate users or an assignee): then it is a user task like any other, checked like one."""
+
+    def create_task(self):
+        assignment = self.get_assignment()
+        if (
+            assignment.lane_id
+            or assignment.candidate_groups
+            or assignment.candidate_users
+            or (assignment.assignee)
+        ):
+            self.spec_class = AssignedUserTask
+            return super().create_task()
+        spec = self.spec_class(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        spec.manual = False
+        return spec
+
+
 class HandlerServiceTaskParser(TaskParser):
     """A service task names its handler as an external-task topic (``camunda:topic``).
 
@@ -244,6 +269,8 @@ class FuzhuParser(CamundaParser):
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (AssignedUserTaskParser, AssignedUserTask),
         full_tag("serviceTask"): (HandlerServiceTaskParser, HandlerServiceTask),
+        full_tag("task"): (UndefinedTaskParser, NoneTask),
+        full_tag("manualTask"): (UndefinedTaskParser, ManualTask),
         full_tag("startEvent"): (_StartEventParser, StartEvent),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
         full_tag("intermediateCatchEvent"): (_CatchEventParser, IntermediateCatchEvent),
