@@ -334,7 +334,7 @@ def top_level_process_ids(root: etree._Element) -> list[str]:
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     called = {c.get("calledElement") for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
     return [
-        p.get("id")
+        p.get("id") or ""  # a process without an id is refused by the rules (ids-required)
         for p in processes
         if p.get("isExecutable", "false").lower() == "true" and p.get("id") not in called
     ]

@@ -206,9 +206,20 @@ class DefinitionRuntime:
         self, *, variables: dict, ids: IdSequence, now: datetime
     ) -> tuple[BpmnWorkflow, StepResult]:
         with task_ids(ids), engine_clock(now):
-            workflow = BpmnWorkflow(
-                self.parsed.spec, self.parsed.subprocess_specs, script_engine=self._script_engine()
+            built: list[BpmnWorkflow] = []
+            # Building the task tree predicts every path; a loop the deploy checks missed must
+            # fail this start, not the server.
+            self._guard(
+                lambda: built.append(
+                    BpmnWorkflow(
+                        self.parsed.spec,
+                        self.parsed.subprocess_specs,
+                        script_engine=self._script_engine(),
+                    )
+                ),
+                "",
             )
+            workflow = built[0]
             # The root and start tasks exist already; give their data to the whole tree.
             for task in workflow.get_tasks():
                 task.data.update(variables)

@@ -36,8 +36,8 @@ _ENGINE = (
         r"Non-default exclusive outgoing sequence flow without condition",
         lambda w, m: (
             _(
-                "%(what)s leaves an exclusive gateway without a condition: write one, or mark it as "
-                "the default flow"
+                "%(what)s leaves an exclusive gateway without a condition: "
+                "write one, or mark it as the default flow"
             )
             % w
         ),
