@@ -21,6 +21,7 @@ from ..services import instances as instance_services
 from ..services import tasks as task_services
 from ..services.audit import audit_export, instance_stream
 from ..services.definitions import definition_deploy
+from ..services.deploy_checks import too_large
 from ..services.messages import message_send, signal_broadcast
 from . import serializers as s
 from .work import DUE_PARAMETERS, query_param
@@ -56,8 +57,7 @@ class DefinitionListView(generics.ListAPIView):
         limit = setting("MAX_BPMN_BYTES")
         if upload.size > limit:
             # Refused before reading: the same answer the service gives, without the bytes.
-            message = f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes"
-            raise DeploymentRefused(problems=[Problem(message)])
+            raise DeploymentRefused(problems=[Problem(too_large(upload.size, limit))])
         comment = str(request.data.get("comment") or "")[:500]
         deployment = definition_deploy(content=upload.read(), user=request.user, comment=comment)
         body = {

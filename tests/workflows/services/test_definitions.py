@@ -4,7 +4,9 @@ good input versioned by content. Each refusal is checked through the service and
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from tests.conftest import BPMN, TOWNSHIP_A
 from workflows import conf, extensions
@@ -43,7 +45,15 @@ def written() -> tuple[int, int]:
 
 
 def upload(client, content: bytes, name: str = "diagram.bpmn"):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language a user chose
     return client.post(URL, {"file": SimpleUploadedFile(name, content)}, format="multipart")
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """These tests read the English messages; test_deploy_rules.py reads the Chinese ones."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
