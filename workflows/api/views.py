@@ -64,6 +64,7 @@ class DefinitionListView(generics.ListAPIView):
             "key": deployment.definition.key,
             "version": deployment.definition.version,
             "created": deployment.created,
+            "warnings": [w.as_dict() for w in deployment.warnings],
         }
         return Response(
             body, status=status.HTTP_201_CREATED if deployment.created else status.HTTP_200_OK

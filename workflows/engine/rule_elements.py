@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .naming import describe
 from .parser import NSMAP
@@ -44,18 +45,18 @@ def _reference_problem(node, ref, declared: dict[str, str], tag: str) -> str | N
             return None  # SpiffWorkflow names it after the event then; throw and catch still meet
         return _("%(what)s names no %(kind)s: pick one (or create it) in the modeler") % {
             "what": what,
-            "kind": _("message") if tag == "message" else _("signal"),
+            "kind": pgettext("bpmn", tag),
         }
     if ref not in declared:
         return _("%(what)s refers to %(kind)s '%(ref)s', which the diagram does not declare") % {
             "what": what,
-            "kind": _("message") if tag == "message" else _("signal"),
+            "kind": pgettext("bpmn", tag),
             "ref": ref,
         }
     if not declared[ref]:
         return _("%(kind)s '%(ref)s' (used by %(what)s) has no name: give it one") % {
             "what": what,
-            "kind": _("message") if tag == "message" else _("signal"),
+            "kind": pgettext("bpmn", tag),
             "ref": ref,
         }
     return None

@@ -36,6 +36,7 @@ from .starting import definition_grant_start
 class Deployment:
     definition: ProcessDefinition
     created: bool
+    warnings: tuple[Problem, ...] = ()  # what the rules only warn about (engine/rules.py)
 
 
 @dataclass
@@ -221,7 +222,7 @@ def definition_deploy(
         procedure_ensure(key=parsed.key, name=parsed.name, owner=user)
         if latest is not None and latest.sha256 == digest and latest.forms in ({}, frozen):
             definition_grant_start(latest)  # idempotent; versions deployed before the rule
-            return Deployment(latest, created=False)
+            return Deployment(latest, created=False, warnings=_warnings(check))
         version = (
             ProcessDefinition.objects.filter(key=parsed.key).aggregate(v=Max("version"))["v"] or 0
         ) + 1
@@ -255,7 +256,11 @@ def definition_deploy(
         audit_append_system(actor=user, kind=AuditKind.DEFINITION_DEPLOYED, payload=payload)
         _schedule_automatic_starts(definition)
         definition_grant_start(definition)
-    return Deployment(definition, created=True)
+    return Deployment(definition, created=True, warnings=_warnings(check))
+
+
+def _warnings(check: EngineCheck) -> tuple[Problem, ...]:
+    return tuple(Problem(w.message, w.element, w.line) for w in check.warnings)
 
 
 def _schema_digest(schema: dict) -> str:

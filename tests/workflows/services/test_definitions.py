@@ -422,13 +422,13 @@ def test_deploying_the_same_content_twice_creates_nothing(owner, api):
     first = upload(api(owner), fixture("lanes_and_gateway"))
     assert (first.status_code, first.json()) == (
         201,
-        {"key": "lanes_and_gateway", "version": 1, "created": True},
+        {"key": "lanes_and_gateway", "version": 1, "created": True, "warnings": []},
     )
     before = written()
     again = upload(api(owner), fixture("lanes_and_gateway"), name="renamed.bpmn")
     assert (again.status_code, again.json()) == (
         200,
-        {"key": "lanes_and_gateway", "version": 1, "created": False},
+        {"key": "lanes_and_gateway", "version": 1, "created": False, "warnings": []},
     )
     service = definition_deploy(content=fixture("lanes_and_gateway"), user=owner)
     assert (service.created, service.definition.version) == (False, 1)
