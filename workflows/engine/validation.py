@@ -362,17 +362,11 @@ def _decision_problem(node, code: str, name: str, kind: str) -> EngineProblem | 
     """A problem in a DMN file: named by the file, its decision-table element and its line
     there (the diagram's line numbers do not apply)."""
     element = _owner(node).get("id", "")
+    # The DMN wrapper's wording belongs to the decision-table work (services/definitions.py);
+    # the code problem inside it is already in the request's language.
     if not code:
-        return EngineProblem(
-            _("%(file)s, line %(line)s: the %(kind)s is empty")
-            % {"file": name, "line": node.sourceline, "kind": _kind_label(kind)},
-            element,
-        )
+        return EngineProblem(f"{name}, line {node.sourceline}: the {kind} is empty", element)
     problem = _code_problem(node, code, kind)
     if problem is None:
         return None
-    return EngineProblem(
-        _("%(file)s, line %(line)s: %(detail)s")
-        % {"file": name, "line": problem.line, "detail": problem.message},
-        element,
-    )
+    return EngineProblem(f"{name}, line {problem.line}: {problem.message}", element)
