@@ -200,3 +200,48 @@ def test_english_when_english_is_chosen(api, owner, settings):
         "the path through user task “办理” (work) ends without an end event: connect it to the "
         "next step or to an end event"
     ) in [e["message"] for e in response.json()["errors"]]
+
+
+# --- 3. Every door runs the rules ---------------------------------------------------------------
+
+
+DUPLICATE = '<bpmn:sequenceFlow id="f2" sourceRef="county_review" targetRef="approved_end" />'
+
+
+def _lanes_with_a_duplicate_flow() -> str:
+    """The fixture's two-level review with its approval flow drawn twice (a rule's error)."""
+    lanes = (BPMN / "lanes_and_gateway.bpmn").read_text()
+    flow = next(
+        line.strip()
+        for line in lanes.splitlines()
+        if "<bpmn:sequenceFlow" in line and 'targetRef="approved_end"' in line
+    )
+    again = flow.replace('id="', 'id="again_', 1)
+    if not flow.endswith("/>"):  # a flow with a condition: repeat it whole
+        start = lanes.index(flow)
+        end = lanes.index("</bpmn:sequenceFlow>", start) + len("</bpmn:sequenceFlow>")
+        again = lanes[start:end].replace('id="', 'id="again_', 1)
+        return lanes[:end] + "\n" + again + lanes[end:]
+    return lanes.replace(flow, flow + "\n" + again)
+
+
+def test_the_modeler_check_and_deploy_processes_run_the_rules(
+    client, owner, tmp_path, settings, capsys
+):
+    from django.core.management import CommandError, call_command
+
+    bad = _lanes_with_a_duplicate_flow()
+    definition_deploy(content=(BPMN / "lanes_and_gateway.bpmn").read_bytes(), user=owner)
+    client.force_login(owner)
+    check = client.post(
+        "/modeler/lanes_and_gateway/check.json",
+        data={"bpmn_xml": bad},
+        content_type="application/json",
+    ).json()
+    assert not check["ok"]
+    assert any("目标会执行两次" in p["message"] for p in check["problems"])
+    (tmp_path / "lanes.bpmn").write_text(bad, encoding="utf-8")
+    settings.WORKFLOWS = {**settings.WORKFLOWS, "PROCESS_DIRS": [tmp_path]}
+    with pytest.raises(CommandError):
+        call_command("deploy_processes", "--over-modeler")
+    assert "目标会执行两次" in capsys.readouterr().err
