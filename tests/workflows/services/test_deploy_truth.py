@@ -205,9 +205,6 @@ def test_english_when_english_is_chosen(api, owner, settings):
 # --- 3. Every door runs the rules ---------------------------------------------------------------
 
 
-DUPLICATE = '<bpmn:sequenceFlow id="f2" sourceRef="county_review" targetRef="approved_end" />'
-
-
 def _lanes_with_a_duplicate_flow() -> str:
     """The fixture's two-level review with its approval flow drawn twice (a rule's error)."""
     lanes = (BPMN / "lanes_and_gateway.bpmn").read_text()
