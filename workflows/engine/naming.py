@@ -60,7 +60,7 @@ def kind(node: etree._Element) -> str:
 def describe(node: etree._Element | None) -> str:
     """'用户任务“审核”（check）' — kind, name (when it has one) and id."""
     node = owner_of(node)
-    if node is None:
+    if node is None or node.getparent() is None:  # the file's <definitions> itself
         return _("the diagram")
     name = (node.get("name") or "").strip()
     if name:

@@ -65,7 +65,7 @@ class Scope:
         self.node = node
         # An element without an id is reported by ids-required; the rules look at the rest.
         self.nodes = [n for n in children(node, FLOW_NODES) if n.get("id")]
-        self.flows = children(node, {"sequenceFlow"})
+        self.flows = [f for f in children(node, {"sequenceFlow"}) if f.get("id")]
         self.incoming = Counter(f.get("targetRef") for f in self.flows)
         self.outgoing = Counter(f.get("sourceRef") for f in self.flows)
         self.is_process = local(node) == "process"
@@ -83,9 +83,12 @@ def scopes(root) -> list[Scope]:
             process.get("id") not in called
         ):
             continue
+        if not process.get("id"):
+            continue  # reported by ids-required; its elements cannot be named after it
         found.append(Scope(process))
         for name in sorted(SCOPES):
-            found += [Scope(s) for s in process.xpath(f".//bpmn:{name}", namespaces=NSMAP)]
+            inner = process.xpath(f".//bpmn:{name}[@id]", namespaces=NSMAP)
+            found += [Scope(s) for s in inner]
     return found
 
 

@@ -78,6 +78,10 @@ _ENGINE = (
         ),
     ),
     (
+        r"Invalid Script Task\.\s+No Script Provided",
+        lambda w, m: _("%(what)s has no script: write one") % w,
+    ),
+    (
         r"There is no support implemented for this task type",
         lambda w, m: _("%(what)s is a kind of element Fuzhu cannot run") % w,
     ),
