@@ -115,10 +115,27 @@ _SANDBOX = (
     ),
 )
 
+# The sandbox's forbidden constructs (sandbox._FORBIDDEN_DESCRIPTIONS), word for word.
+_SANDBOX_FIXED = {
+    "defining functions is not allowed": lambda: _("defining functions is not allowed"),
+    "lambda is not allowed": lambda: _("lambda is not allowed"),
+    "defining classes is not allowed": lambda: _("defining classes is not allowed"),
+    "with is not allowed": lambda: _("with is not allowed"),
+    "while loops are not allowed (use for over a list)": lambda: _(
+        "while loops are not allowed (use for over a list)"
+    ),
+    "try is not allowed": lambda: _("try is not allowed"),
+    "raise is not allowed": lambda: _("raise is not allowed"),
+    "del is not allowed": lambda: _("del is not allowed"),
+    "bytes literals are not allowed": lambda: _("bytes literals are not allowed"),
+}
+
 _REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>|\b[A-Z][A-Za-z]*(Error|Exception)\((.*)\)")
 
 
 def sandbox_message(message: str) -> str:
+    if message in _SANDBOX_FIXED:
+        return _SANDBOX_FIXED[message]()
     for pattern, say in _SANDBOX:
         match = re.fullmatch(pattern, message)
         if match:

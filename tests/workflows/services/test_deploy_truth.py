@@ -242,3 +242,19 @@ def test_the_modeler_check_and_deploy_processes_run_the_rules(
     with pytest.raises(CommandError):
         call_command("deploy_processes", "--over-modeler")
     assert "目标会执行两次" in capsys.readouterr().err
+
+
+def test_a_timer_literal_that_is_no_iso_date_is_refused_in_chinese(refused):
+    body = PLAIN.replace('targetRef="end" />', 'targetRef="wait" />') + (
+        '<bpmn:intermediateCatchEvent id="wait" name="等待"><bpmn:timerEventDefinition>'
+        "<bpmn:timeCycle>R/2025-01-02T08:00</bpmn:timeCycle></bpmn:timerEventDefinition>"
+        "</bpmn:intermediateCatchEvent>\n"
+        '<bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="end" />\n'
+    )
+    assert refused(diagram(body)) == [
+        (
+            "定时器周期：周期“R/2025-01-02T08:00”没有间隔：请写成例如 R/2025-01-02T08:00/P1Y",
+            "wait",
+            9,
+        )
+    ]
