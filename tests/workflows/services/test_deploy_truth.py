@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import BPMN, TOWNSHIP_A
 from tests.workflows.services.test_deploy_rules import PLAIN, diagram, post
-from workflows.models import HumanTask, InstanceState, ProcessInstance
+from workflows.models import HumanTask, InstanceState, ProcessInstance, Subscription
 from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
 
@@ -125,7 +125,7 @@ def test_a_call_activity_that_names_no_process_beside_one_that_does_is_refused(r
     ]
 
 
-def test_a_boundary_signal_with_no_signal_is_refused_not_a_crash_at_start(refused):
+def test_a_boundary_signal_with_no_signal_is_refused_not_a_crash_at_start(refused, start):
     boundary = (
         '<bpmn:boundaryEvent id="stop" name="撤回" attachedToRef="work">'
         "<bpmn:signalEventDefinition /></bpmn:boundaryEvent>\n"
@@ -136,6 +136,10 @@ def test_a_boundary_signal_with_no_signal_is_refused_not_a_crash_at_start(refuse
     unnamed = diagram(PLAIN + boundary.replace(' name="撤回"', ""))
     assert refused(unnamed) == [
         ("边界事件（stop）没有指定信号：请在建模器中选择（或新建）一个", "stop", 9)
+    ]
+    instance = start(diagram(PLAIN + boundary))
+    assert [(s.kind, s.name) for s in Subscription.objects.filter(instance=instance)] == [
+        (Subscription.KIND_SIGNAL, "撤回")
     ]
 
 
