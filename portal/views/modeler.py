@@ -216,6 +216,7 @@ def check_json(request, key: str):
             "ok": check.ok,
             "problems": [p.as_dict() for p in check.problems],
             "form_problems": check.form_problems,
+            "warnings": [w.as_dict() for w in check.warnings],
         },
         json_dumps_params={"ensure_ascii": False},
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
@@ -35,6 +35,7 @@ STARTER_DIAGRAM = (Path(__file__).parent / "starter_diagram.bpmn").read_text(enc
 class DraftCheck:
     problems: list[Problem]
     form_problems: dict[str, list[str]]  # form name → what is wrong with it
+    warnings: list[Problem] = field(default_factory=list)  # the rules' warnings
 
     @property
     def ok(self) -> bool:
@@ -186,11 +187,12 @@ def draft_check(*, key: str, user, bpmn_xml: str | None = None, forms=None) -> D
     except InvalidInput as invalid:
         form_problems = {k.removeprefix("forms."): v for k, v in invalid.fields.items()}
         forms = {}
-    _, problems, _ = definition_check(content=content.encode(), forms=frozenset(forms))
+    check, problems, _ = definition_check(content=content.encode(), forms=frozenset(forms))
+    warnings = [Problem(w.message, w.element, w.line) for w in check.warnings] if check else []
     found = diagram_key(content.encode())
     if found and found != key:
         problems = [Problem(f"the process id must stay '{key}'", found), *problems]
-    return DraftCheck(problems, form_problems)
+    return DraftCheck(problems, form_problems, warnings)
 
 
 def draft_deploy(*, key: str, user, revision: int, comment: str = "") -> Deployment:

@@ -241,6 +241,13 @@ def test_the_modeler_check_and_deploy_processes_run_the_rules(
     ).json()
     assert not check["ok"]
     assert any("目标会执行两次" in p["message"] for p in check["problems"])
+    unnamed = (BPMN / "lanes_and_gateway.bpmn").read_text().replace('name="县级复核"', "")
+    check = client.post(
+        "/modeler/lanes_and_gateway/check.json",
+        data={"bpmn_xml": unnamed},
+        content_type="application/json",
+    ).json()
+    assert check["ok"] and [w["element"] for w in check["warnings"]] == ["county_review"]
     (tmp_path / "lanes.bpmn").write_text(bad, encoding="utf-8")
     settings.WORKFLOWS = {**settings.WORKFLOWS, "PROCESS_DIRS": [tmp_path]}
     with pytest.raises(CommandError):
