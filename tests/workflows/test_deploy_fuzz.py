@@ -121,7 +121,28 @@ def _empty_text(root, pick):
         pick(candidates).text = ""
 
 
+# Kinds an element may be redrawn as: other modelers draw plain and manual tasks, other gateways.
+RETAG = (
+    "task",
+    "manualTask",
+    "userTask",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+)
+
+
+def _retag(root, pick):
+    candidates = [e for e in _elements(root) if etree.QName(e).localname in RETAG]
+    if candidates:
+        pick(candidates).tag = f"{{{BPMN_NS}}}{pick(list(RETAG))}"
+
+
 MUTATIONS = (
+    _retag,
     _drop_attribute,
     _dangle_reference,
     _repoint_reference,
@@ -135,7 +156,7 @@ MUTATIONS = (
 def variants(draw):
     seed = draw(st.sampled_from(SEEDS))
     root = etree.fromstring(seed.read_bytes())
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, int(os.environ.get("FUZZ_DEPTH", "3"))))):
         mutation = draw(st.sampled_from(MUTATIONS))
         mutation(root, lambda items: items[draw(st.integers(0, len(items) - 1))])
     return seed.name, etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -68,9 +68,8 @@ class Scope:
         self.flows = [f for f in children(node, {"sequenceFlow"}) if f.get("id")]
         self.incoming = Counter(f.get("targetRef") for f in self.flows)
         self.outgoing = Counter(f.get("sourceRef") for f in self.flows)
-        self.is_process = local(node) == "process"
+        # An ad-hoc sub-process runs its activities in any order: no flows to check.
         self.ad_hoc = local(node) == "adHocSubProcess"
-        self.event_sub_process = node.get("triggeredByEvent") == "true"
 
 
 def scopes(root) -> list[Scope]:
