@@ -145,6 +145,28 @@ def flows_where_none_may_be(scope: Scope) -> Iterator[tuple]:
             )
 
 
+def event_based_gateway(scope: Scope) -> Iterator[tuple]:
+    """An event-based gateway waits for what follows it: only events (or receive tasks) that
+    wait for something can follow it, or the case waits on nothing."""
+    by_id = {n.get("id"): n for n in scope.nodes}
+    for node in scope.nodes:
+        if local(node) != "eventBasedGateway":
+            continue
+        for flow in scope.flows:
+            target = by_id.get(flow.get("targetRef"))
+            if flow.get("sourceRef") != node.get("id") or target is None:
+                continue
+            waits = local(target) == "receiveTask" or (
+                local(target) == "intermediateCatchEvent" and definitions(target)
+            )
+            if not waits:
+                message = _(
+                    "%(what)s follows an event-based gateway but waits for nothing: after "
+                    "the gateway draw the events it waits for (a message, signal or timer)"
+                )
+                yield target, message % {"what": describe(target)}
+
+
 _DECISIONS = {"exclusiveGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 
 

@@ -52,6 +52,7 @@ RULES = (
     Rule("message-and-signal-names", ERROR, elements.message_and_signal_names),
     Rule("timer-value", ERROR, elements.timer_has_a_value),
     Rule("loop-without-exit", ERROR, flows.loop_without_exit),
+    Rule("event-based-gateway", ERROR, flows.event_based_gateway),
     Rule("single-event-definition", ERROR, elements.single_event_definition),
     Rule("superfluous-gateway", WARNING, elements.superfluous_gateway),
     Rule("fake-join", WARNING, elements.fake_join),

@@ -389,3 +389,36 @@ def test_what_bpmnlint_only_warns_about_deploys_with_warnings(accepted):
             6,
         ),
     ]
+
+
+# --- event-based-gateway ----------------------------------------------------------------------
+
+
+def test_an_event_based_gateway_followed_by_what_waits_for_nothing_is_refused(refused, accepted):
+    gateway = """
+        <bpmn:startEvent id="start" />
+        <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+        <bpmn:eventBasedGateway id="wait" name="等待回复" />
+        <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="reply" />
+        <bpmn:intermediate{kind}Event id="reply" name="收到回复">{definition}</bpmn:intermediate{kind}Event>
+        <bpmn:sequenceFlow id="f3" sourceRef="reply" targetRef="end" />
+        <bpmn:sequenceFlow id="f4" sourceRef="wait" targetRef="late" />
+        <bpmn:intermediateCatchEvent id="late" name="超时"><bpmn:timerEventDefinition><bpmn:timeDuration>P3D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+        <bpmn:sequenceFlow id="f5" sourceRef="late" targetRef="end" />
+        <bpmn:endEvent id="end" />
+    """  # noqa: E501 - one element per line, as the modeler writes them
+    wrong = diagram(gateway.format(kind="Throw", definition=""))
+    assert refused(wrong) == [
+        (
+            "中间抛出事件“收到回复”（reply）跟在事件网关后面，却不等待任何事件："
+            "请在网关后画出它等待的事件（消息、信号或定时器）",
+            "reply",
+            8,
+        ),
+    ]
+    catch = '<bpmn:messageEventDefinition messageRef="msg" />'
+    right = diagram(
+        gateway.format(kind="Catch", definition=catch),
+        '  <bpmn:message id="msg" name="回复" />\n',
+    )
+    accepted(right)
