@@ -57,5 +57,7 @@ class DeploymentRefused(WorkflowError):
     problems: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from django.utils.translation import gettext as _
+
         summary = "; ".join(p.message for p in self.problems[:3])
-        super().__init__(f"the diagram was not deployed: {summary}")
+        super().__init__(_("the diagram was not deployed: %(summary)s") % {"summary": summary})

@@ -261,6 +261,7 @@ def check_json(request, key: str):
             "form_problems": check.form_problems,
             # What the tables change against the latest version (deploying makes a new one).
             "decision_changes": [c.as_dict() for c in changes],
+            "warnings": [w.as_dict() for w in check.warnings],
         },
         json_dumps_params={"ensure_ascii": False},
     )

@@ -35,10 +35,17 @@ class DeployInputSerializer(serializers.Serializer):
     decisions = serializers.ListField(child=serializers.FileField(), required=False)
 
 
+class ProblemSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    element = serializers.CharField(allow_blank=True)
+    line = serializers.IntegerField(allow_null=True)
+
+
 class DeployResultSerializer(serializers.Serializer):
     key = serializers.CharField()
     version = serializers.IntegerField()
     created = serializers.BooleanField()
+    warnings = ProblemSerializer(many=True, help_text="what the modeling rules only warn about")
 
 
 class StartInputSerializer(serializers.Serializer):

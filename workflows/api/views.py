@@ -24,6 +24,7 @@ from ..services import tasks as task_services
 from ..services.audit import audit_export, instance_stream
 from ..services.decisions import uploaded_decisions
 from ..services.definitions import definition_deploy
+from ..services.deploy_checks import too_large
 from ..services.messages import message_send, signal_broadcast
 from . import serializers as s
 from .work import DUE_PARAMETERS, query_param
@@ -62,8 +63,7 @@ class DefinitionListView(generics.ListAPIView):
         limit = setting("MAX_BPMN_BYTES")
         if upload.size > limit:
             # Refused before reading: the same answer the service gives, without the bytes.
-            message = f"the file is {upload.size:,} bytes; the limit is {limit:,} bytes"
-            raise DeploymentRefused(problems=[Problem(message)])
+            raise DeploymentRefused(problems=[Problem(too_large(upload.size, limit))])
         comment = str(request.data.get("comment") or "")[:500]
         tables = request.FILES.getlist("decisions")
         for table in tables:
@@ -81,6 +81,7 @@ class DefinitionListView(generics.ListAPIView):
             "key": deployment.definition.key,
             "version": deployment.definition.version,
             "created": deployment.created,
+            "warnings": [w.as_dict() for w in deployment.warnings],
         }
         return Response(
             body, status=status.HTTP_201_CREATED if deployment.created else status.HTTP_200_OK

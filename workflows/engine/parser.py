@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
@@ -17,6 +18,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     EndEvent,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
+    ManualTask,
+    NoneTask,
     StartEvent,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import (
@@ -51,28 +54,29 @@ class DiagramError(Exception):
         self.element = element
 
 
-_DTD_REFUSED = (
-    "the file contains a <!DOCTYPE> or <!ENTITY> declaration, which diagrams may not contain "
-    "(it can hide an entity bomb or read files on the server); export the diagram again from "
-    "the modeler"
-)
+def _dtd_refused() -> str:
+    return _(
+        "the file contains a <!DOCTYPE> or <!ENTITY> declaration, which diagrams may not "
+        "contain (it can hide an entity bomb or read files on the server); export the diagram "
+        "again from the modeler"
+    )
 
 
 def _parse_untrusted(content: bytes, *, max_bytes: int) -> etree._Element:
     """Parse uploaded XML safely (size, UTF-8, no DTD); DiagramError says what is wrong."""
     if len(content) > max_bytes:
-        raise DiagramError(f"the file is {len(content):,} bytes; the limit is {max_bytes:,} bytes")
+        raise DiagramError(too_large(len(content), max_bytes))
     if not content.strip():
-        raise DiagramError("the file is empty")
+        raise DiagramError(_("the file is empty"))
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
         raise DiagramError(
-            "the file is not UTF-8 text (it may be saved as GBK or UTF-16): save it as UTF-8"
+            _("the file is not UTF-8 text (it may be saved as GBK or UTF-16): save it as UTF-8")
         ) from None
     if b"<!doctype" in content.lower() or b"<!entity" in content[:4096].lower():
         # BPMN never needs a DTD; refusing it closes entity bombs and external entities at once.
-        raise DiagramError(_DTD_REFUSED)
+        raise DiagramError(_dtd_refused())
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -84,11 +88,19 @@ def _parse_untrusted(content: bytes, *, max_bytes: int) -> etree._Element:
         root = etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else None
-        raise DiagramError(f"the file is not well-formed XML: {exc.msg}", line=line) from None
+        message = _("the file is not well-formed XML: %(detail)s") % {"detail": exc.msg}
+        raise DiagramError(message, line=line) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise DiagramError(_DTD_REFUSED)  # not reached for UTF-8 (refused above); kept as a net
+        raise DiagramError(_dtd_refused())  # not reached for UTF-8 (refused above); kept as a net
     return root
+
+
+def too_large(size: int, limit: int) -> str:
+    return _("the file is %(size)s bytes; the limit is %(limit)s bytes") % {
+        "size": f"{size:,}",
+        "limit": f"{limit:,}",
+    }
 
 
 def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
@@ -97,8 +109,11 @@ def load_xml(content: bytes, *, max_bytes: int) -> etree._Element:
     if root.tag != f"{{{BPMN_NS}}}definitions":
         found = etree.QName(root).localname
         raise DiagramError(
-            f"the file is not a BPMN 2.0 diagram: its root element is <{found}>, "
-            "not <bpmn:definitions>",
+            _(
+                "the file is not a BPMN 2.0 diagram: its root element is <%(found)s>, "
+                "not <bpmn:definitions>"
+            )
+            % {"found": found},
             line=root.sourceline,
         )
     return root
@@ -178,6 +193,29 @@ class AssignedUserTaskParser(UserTaskParser):
         )
 
 
+class UndefinedTaskParser(AssignedUserTaskParser):
+    """A plain ``task`` or a ``manualTask``: work the engine does not do.
+
+    BPMN leaves an undefined task to the modeler and Camunda passes it (and a manual task)
+    straight through; SpiffWorkflow makes both wait for a person, with no role, which nobody can
+    claim. Here one passes through unless the diagram says who does it (a lane, candidate groups,
+    candidate users or an assignee): then it is a user task like any other, checked like one."""
+
+    def create_task(self):
+        assignment = self.get_assignment()
+        if (
+            assignment.lane_id
+            or assignment.candidate_groups
+            or assignment.candidate_users
+            or (assignment.assignee)
+        ):
+            self.spec_class = AssignedUserTask
+            return super().create_task()
+        spec = self.spec_class(self.spec, self.bpmn_id, **self.bpmn_attributes)
+        spec.manual = False
+        return spec
+
+
 class HandlerServiceTaskParser(TaskParser):
     """A service task names its handler as an external-task topic (``camunda:topic``).
 
@@ -244,6 +282,8 @@ class FuzhuParser(CamundaParser):
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (AssignedUserTaskParser, AssignedUserTask),
         full_tag("serviceTask"): (HandlerServiceTaskParser, HandlerServiceTask),
+        full_tag("task"): (UndefinedTaskParser, NoneTask),
+        full_tag("manualTask"): (UndefinedTaskParser, ManualTask),
         full_tag("startEvent"): (_StartEventParser, StartEvent),
         full_tag("endEvent"): (_EndEventParser, EndEvent),
         full_tag("intermediateCatchEvent"): (_CatchEventParser, IntermediateCatchEvent),
@@ -307,7 +347,7 @@ def top_level_process_ids(root: etree._Element) -> list[str]:
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     called = {c.get("calledElement") for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
     return [
-        p.get("id")
+        p.get("id") or ""  # a process without an id is refused by the rules (ids-required)
         for p in processes
         if p.get("isExecutable", "false").lower() == "true" and p.get("id") not in called
     ]
@@ -331,11 +371,14 @@ def parse_diagram(
     """
     candidates = top_level_process_ids(root)
     if not candidates:
-        raise DiagramError('the diagram has no executable process (isExecutable="true")')
+        raise DiagramError(_('the diagram has no executable process (isExecutable="true")'))
     if len(candidates) > 1:
         raise DiagramError(
-            "the diagram has several top-level executable processes "
-            f"({', '.join(candidates)}); put one procedure per file"
+            _(
+                "the diagram has several top-level executable processes "
+                "(%(ids)s); put one procedure per file"
+            )
+            % {"ids": ", ".join(candidates)}
         )
     key = candidates[0]
     parser = FuzhuParser(async_topics=async_topics, require_decisions=require_called)

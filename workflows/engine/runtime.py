@@ -282,9 +282,20 @@ class DefinitionRuntime:
         """``handler_results``: in a replay, the synchronous handlers' results recorded by the
         step (see HandlerCalls); None runs the handlers."""
         with task_ids(ids), engine_clock(now), handler_calls(handler_results) as calls:
-            workflow = BpmnWorkflow(
-                self.parsed.spec, self.parsed.subprocess_specs, script_engine=self._script_engine()
+            built: list[BpmnWorkflow] = []
+            # Building the task tree predicts every path; a loop the deploy checks missed must
+            # fail this start, not the server.
+            self._guard(
+                lambda: built.append(
+                    BpmnWorkflow(
+                        self.parsed.spec,
+                        self.parsed.subprocess_specs,
+                        script_engine=self._script_engine(),
+                    )
+                ),
+                "",
             )
+            workflow = built[0]
             # The root and start tasks exist already; give their data to the whole tree.
             for task in workflow.get_tasks():
                 task.data.update(variables)

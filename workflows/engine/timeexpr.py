@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.utils.translation import gettext
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 
@@ -123,14 +124,17 @@ def check_timer_literal(text: str) -> str | None:
             parts = text.split("/")
             has_interval = any(p.upper().startswith("P") for p in parts[1:])
             if not has_interval:
-                return f"cycle '{text}' has no interval: write e.g. R/2025-01-02T08:00/P1Y"
+                return gettext(
+                    "cycle '%(text)s' has no interval: write e.g. R/2025-01-02T08:00/P1Y"
+                ) % {"text": text}
             _, _, interval = TimerEventDefinition.parse_iso_recurring_interval(text)
             if interval.total_seconds() <= 0:
-                return f"cycle '{text}' has a zero interval"
+                return gettext("cycle '%(text)s' has a zero interval") % {"text": text}
         elif text.upper().startswith("P"):
             TimerEventDefinition.parse_iso_duration(text.upper())
         else:
             TimerEventDefinition.get_datetime(text)
     except Exception:  # noqa: BLE001 - spiff raises several kinds for a bad value
-        return f"'{text}' is not a valid ISO 8601 date, duration or cycle"
+        message = gettext("'%(text)s' is not a valid ISO 8601 date, duration or cycle")
+        return message % {"text": text}
     return None

@@ -11,13 +11,17 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import sandbox
 from .parser import NSMAP, DiagramError, ParsedDiagram, parse_diagram, top_level_process_ids
+from .rules import ERROR, check_rules
 from .specs import AssignedUserTask, Assignment, HandlerServiceTask
 from .timeexpr import check_timer_literal, timer_expression
+from .wording import engine_message, line_of, plain, sandbox_message, whole_file
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,27 @@ def _owner(node: etree._Element) -> etree._Element:
     return node
 
 
+# What each kind of code is called in a message (the modeler's words).
+_CODE_KINDS = {
+    "condition": lambda: pgettext("code", "condition"),
+    "script": lambda: pgettext("code", "script"),
+    "completionCondition": lambda: pgettext("code", "completion condition"),
+    "loopCardinality": lambda: pgettext("code", "loop cardinality"),
+    "timer timeDate": lambda: pgettext("code", "timer date"),
+    "timer timeDuration": lambda: pgettext("code", "timer duration"),
+    "timer timeCycle": lambda: pgettext("code", "timer cycle"),
+    "scope": lambda: pgettext("code", "scope"),
+    "input expression": lambda: pgettext("code", "input expression"),
+    "input entry": lambda: pgettext("code", "input entry"),
+    "output entry": lambda: pgettext("code", "output entry"),
+}
+
+
+def _kind_label(kind: str) -> str:
+    label = _CODE_KINDS.get(kind)
+    return label() if label else kind
+
+
 def _code_problem(node, source: str, kind: str, *, script: bool = False) -> EngineProblem | None:
     try:
         (sandbox.check_script if script else sandbox.check_expression)(source)
@@ -71,9 +96,11 @@ def _code_problem(node, source: str, kind: str, *, script: bool = False) -> Engi
         line = node.sourceline
         if exc.line and script:
             line = (node.sourceline or 0) + exc.line - 1
-        return EngineProblem(
-            f"{kind}: {exc.message}", owner.get("id", "") if owner is not None else "", line
-        )
+        message = _("%(kind)s: %(detail)s") % {
+            "kind": _kind_label(kind),
+            "detail": sandbox_message(exc.message),
+        }
+        return EngineProblem(message, owner.get("id", "") if owner is not None else "", line)
     return None
 
 
@@ -81,14 +108,19 @@ def _timer_problem(node, tag: str) -> EngineProblem | None:
     """A literal must be valid ISO 8601; an expression must pass the sandbox."""
     text = (node.text or "").strip()
     if not text:
-        return _problem_at(node, f"timer {tag} is empty")
+        return _problem_at(node, _("%(kind)s is empty") % {"kind": _kind_label(f"timer {tag}")})
     expression = timer_expression(text)
     try:
         literal = ast.literal_eval(expression)
     except (ValueError, SyntaxError):
         return _code_problem(node, expression, f"timer {tag}")
     message = check_timer_literal(str(literal))
-    return _problem_at(node, f"timer {tag}: {message}") if message else None
+    if not message:
+        return None
+    return _problem_at(
+        node,
+        _("%(kind)s: %(detail)s") % {"kind": _kind_label(f"timer {tag}"), "detail": message},
+    )
 
 
 def _problem_at(node, message: str) -> EngineProblem:
@@ -137,25 +169,29 @@ def _check_attribute_code(root: etree._Element) -> list[EngineProblem | None]:
     return problems
 
 
-def _line_of(root: etree._Element, element_id: str) -> int | None:
-    nodes = root.xpath(".//*[@id=$id]", id=element_id) if element_id else []
-    return nodes[0].sourceline if nodes else None
+_line_of = line_of
 
 
 def _encoding_problem(root: etree._Element) -> EngineProblem | None:
     declared = root.getroottree().docinfo.encoding or "UTF-8"
     if declared.upper().replace("_", "-") in ("UTF-8", "UTF8"):
         return None
-    return EngineProblem(f'the file declares encoding="{declared}": save it as UTF-8', "", 1)
+    return EngineProblem(
+        _('the file declares encoding="%(encoding)s": save it as UTF-8') % {"encoding": declared},
+        "",
+        1,
+    )
 
 
 def _no_executable_process(root: etree._Element) -> EngineProblem:
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     if not processes:
-        return EngineProblem("the diagram contains no process")
+        return EngineProblem(_("the diagram contains no process"))
     return EngineProblem(
-        "the process is not executable: tick 'Executable' on the process in the modeler "
-        '(isExecutable="true")',
+        _(
+            "the process is not executable: tick 'Executable' on the process in the modeler "
+            '(isExecutable="true")'
+        ),
         processes[0].get("id", ""),
         processes[0].sourceline,
     )
@@ -178,10 +214,18 @@ def _parse(
     except ValidationException as exc:
         element = exc.id or ""
         message = str(exc.args[0]) if exc.args else str(exc)
-        return None, EngineProblem(message, element, exc.line_number or _line_of(root, element))
+        return None, EngineProblem(
+            engine_message(root, element, message),
+            element,
+            exc.line_number or _line_of(root, element),
+        )
     except Exception as exc:  # noqa: BLE001 - an odd diagram must be refused, never crash a deploy
         logger.warning("the parser failed on a diagram", exc_info=True)
-        return None, EngineProblem(f"the diagram could not be read: {type(exc).__name__}: {exc}")
+        # No exception class or repr: the owner is told which process, and what the engine said.
+        return None, EngineProblem(
+            _("%(what)s could not be read (%(detail)s)")
+            % {"what": whole_file(root), "detail": plain(str(exc)) or _("no detail")}
+        )
 
 
 @dataclass
@@ -192,6 +236,7 @@ class EngineCheck:
     service_tasks: list[ServiceTaskInfo]
     called_elements: list[str]
     decision_tasks: list[DecisionTaskInfo] = field(default_factory=list)
+    warnings: list[EngineProblem] = field(default_factory=list)
 
 
 def check_diagram(
@@ -201,8 +246,15 @@ def check_diagram(
 
     ``decisions``: the DMN files (name → parsed root) its business rule tasks may name."""
     problems = [p for p in (_encoding_problem(root),) if p] + check_code(root)
+    findings = check_rules(root)
+    errors, warnings = [], []
+    for finding in findings:
+        as_problem = EngineProblem(finding.message, finding.element, finding.line)
+        (errors if finding.severity == ERROR else warnings).append(as_problem)
+    problems += errors
     parsed, problem = _parse(root, extra_roots, decisions)
-    if problem is not None:
+    if problem is not None and not errors:
+        # With a structural error the engine's complaint is that error again, in its words.
         problems.append(problem)
     user_tasks: list[UserTaskInfo] = []
     service_tasks: list[ServiceTaskInfo] = []
@@ -223,8 +275,9 @@ def check_diagram(
                     service_tasks.append(
                         ServiceTaskInfo(spec.bpmn_id, _line_of(root, spec.bpmn_id), spec.topic)
                     )
+    # A call activity that names no process is reported by the parser; None must not be sorted.
     called = sorted(
-        {c.get("calledElement") for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
+        {c.get("calledElement") or "" for c in root.xpath(".//bpmn:callActivity", namespaces=NSMAP)}
     )
     decision_tasks = [
         DecisionTaskInfo(
@@ -233,7 +286,13 @@ def check_diagram(
         for node in root.xpath(".//bpmn:businessRuleTask", namespaces=NSMAP)
     ]
     return EngineCheck(
-        parsed, problems, user_tasks, service_tasks, [c for c in called if c], decision_tasks
+        parsed,
+        problems,
+        user_tasks,
+        service_tasks,
+        [c for c in called if c],
+        decision_tasks,
+        warnings,
     )
 
 

@@ -8,20 +8,18 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
-from .. import conf, extensions
+from .. import conf
 from ..engine.parser import NSMAP, DiagramError, load_xml
 from ..engine.validation import (
     EngineCheck,
-    UserTaskInfo,
     check_diagram,
-    expression_inside,
     missing_called_elements,
 )
 from ..exceptions import DeploymentRefused, NotAllowed, Problem
 from ..forms import form_name, form_schema
 from ..models import AuditKind, Procedure, ProcessDefinition
-from ..scopes import resolver, role_for_lane
 from .audit import audit_append_system
 from .decisions import (
     content_digest,
@@ -32,147 +30,16 @@ from .decisions import (
     table_digest,
     table_problems,
 )
+from .deploy_checks import called_definitions, host_problems, record_problems, start_role_problems
 from .procedures import is_process_owner, procedure_ensure, require_change_procedure
-from .starting import definition_grant_start, unknown_start_roles
+from .starting import definition_grant_start
 
 
 @dataclass(frozen=True)
 class Deployment:
     definition: ProcessDefinition
     created: bool
-
-
-def _role_problems(task: UserTaskInfo, roles: dict[str, str]) -> list[Problem]:
-    assignment = task.assignment
-    problems = []
-    groups = assignment.candidate_groups
-    if groups and expression_inside(groups) is None:
-        for group in (g.strip() for g in groups.split(",")):
-            if group and group not in roles:
-                problems.append(
-                    Problem(
-                        f"candidate group '{group}' is not a role (roles: {', '.join(roles)})",
-                        task.element,
-                        task.line,
-                    )
-                )
-    elif not groups and (assignment.lane_id or task.lane):
-        if not role_for_lane(assignment.lane_id, task.lane, roles):
-            problems.append(
-                Problem(
-                    f"lane '{task.lane or assignment.lane_id}' maps to no role: name the lane "
-                    f"after a role ({', '.join(f'{c} {label}' for c, label in roles.items())})",
-                    task.element,
-                    task.line,
-                )
-            )
-    elif not groups and not assignment.assignee and not assignment.candidate_users:
-        problems.append(
-            Problem(
-                "nobody can do this task: put it in a lane or give it candidate groups, "
-                "candidate users or an assignee",
-                task.element,
-                task.line,
-            )
-        )
-    return problems
-
-
-def _registered_handlers() -> str:
-    names = extensions.handler_names()
-    return f"registered handlers: {', '.join(names)}" if names else "no handlers are registered"
-
-
-def _host_problems(check: EngineCheck, forms: frozenset[str]) -> list[Problem]:
-    roles = resolver().roles()
-    problems: list[Problem] = []
-    for task in check.user_tasks:
-        problems.extend(_role_problems(task, roles))
-        form_key = task.assignment.form_key
-        if form_key and form_name(form_key) not in forms and not extensions.form_exists(form_key):
-            problems.append(Problem(f"form '{form_key}' does not exist", task.element, task.line))
-    for service in check.service_tasks:
-        if not service.topic:
-            problems.append(
-                Problem(
-                    "this service task names no handler: set its topic (camunda:topic) to "
-                    f"a registered handler ({_registered_handlers()})",
-                    service.element,
-                    service.line,
-                )
-            )
-        elif extensions.get_handler(service.topic) is None:
-            problems.append(
-                Problem(
-                    f"service task handler '{service.topic}' is not registered "
-                    f"({_registered_handlers()})",
-                    service.element,
-                    service.line,
-                )
-            )
-    return problems
-
-
-def _start_role_problems(root) -> list[Problem]:
-    """The ``start_roles`` property must name roles (see services/starting.py)."""
-    problems = []
-    for prop in root.xpath(
-        "./bpmn:process/bpmn:extensionElements/camunda:properties/"
-        "camunda:property[@name='start_roles']",
-        namespaces=NSMAP,
-    ):
-        roles = [r.strip() for r in (prop.get("value") or "").split(",") if r.strip()]
-        for role in unknown_start_roles(roles):
-            process = prop.getparent().getparent().getparent()
-            problems.append(
-                Problem(
-                    f"start_roles names '{role}', which is not a role "
-                    f"(roles: {', '.join(resolver().roles())})",
-                    process.get("id", ""),
-                    prop.sourceline,
-                )
-            )
-    return problems
-
-
-def _record_problems(check: EngineCheck) -> list[Problem]:
-    """What the definitions table cannot hold (PostgreSQL refuses over-long values)."""
-    if check.parsed is None:
-        return []
-    key = check.parsed.key
-    [process] = check.parsed.root.xpath("./bpmn:process[@id=$key]", namespaces=NSMAP, key=key)
-    problems = []
-    for field, what, value in (("key", "id", key), ("name", "name", check.parsed.name)):
-        limit = ProcessDefinition._meta.get_field(field).max_length
-        if len(value) > limit:
-            problems.append(
-                Problem(
-                    f"the process {what} is {len(value)} characters long; the limit is {limit}",
-                    key,
-                    process.sourceline,
-                )
-            )
-    return problems
-
-
-def _dependencies(root) -> tuple[list[ProcessDefinition], list[Problem]]:
-    found, problems = [], []
-    for key in missing_called_elements(root):
-        latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
-        if latest is not None:
-            found.append(latest)
-            continue
-        calls = root.xpath(".//bpmn:callActivity[@calledElement=$key]", namespaces=NSMAP, key=key)
-        problems.extend(
-            Problem(
-                f"this call activity calls process '{key}', which is not deployed: "
-                f"deploy the diagram of '{key}' first",
-                call.get("id", ""),
-                call.sourceline,
-            )
-            for call in calls
-        )
-    return found, problems
+    warnings: tuple[Problem, ...] = ()  # what the rules only warn about (engine/rules.py)
 
 
 def _stored_root(definition: ProcessDefinition):
@@ -200,7 +67,8 @@ def definition_check(
         root = load_xml(content, max_bytes=conf.get("MAX_BPMN_BYTES"))
     except DiagramError as exc:
         return None, [Problem(exc.message, exc.element, exc.line)], []
-    dependencies, problems = _dependencies(root) if deployed else ([], [])
+    missing = missing_called_elements(root) if deployed else []
+    called, problems = called_definitions(root, missing)
     previous = _previous_for(root, content, decisions) if deployed else None
     tables = frozen_decisions(root, decisions or {}, previous)
     # A table with problems is left out of the parse (the engine would stop at it), so the rest
@@ -209,18 +77,18 @@ def definition_check(
     usable = {d: t for d, t in tables.items() if all(p.decision != d for p in broken)}
     check = check_diagram(
         root,
-        extra_roots=[_stored_root(d) for d in dependencies],
+        extra_roots=[_stored_root(d) for d in called],
         decisions=decision_roots(usable),
     )
     problems += [Problem(p.message, p.element, p.line) for p in check.problems]
     if check.parsed is not None and deployed:
         forms = forms | _deployed_form_names(check.parsed.key)
-    problems += _host_problems(check, forms) + _record_problems(check) + _start_role_problems(root)
+    problems += host_problems(check, forms) + record_problems(check) + start_role_problems(root)
     problems += reference_problems(check, tables, decisions or {}) + broken
     # Listed top to bottom, as the file reads (problems of the whole file first); then each
     # decision table's, as its file reads.
     unique = sorted(dict.fromkeys(problems), key=lambda p: (p.decision, p.line or 0))
-    return check, unique, dependencies
+    return check, unique, called
 
 
 def _previous_for(root, content: bytes, given: dict | None) -> ProcessDefinition | None:
@@ -304,13 +172,14 @@ def definition_deploy(
     latest version: nothing new. Refuses with every problem listed (DeploymentRefused), or
     NotAllowed for a user who may not change the procedure (see services/procedures.py)."""
     if user is not None and not is_process_owner(user):
-        raise NotAllowed("only process owners may deploy diagrams")
+        raise NotAllowed(_("only process owners may deploy diagrams"))
     forms, decisions = forms or {}, decisions or {}
     check, problems, dependencies = definition_check(
         content=content, forms=frozenset(forms), decisions=decisions
     )
     if problems or check is None or check.parsed is None:
-        raise DeploymentRefused(problems=problems or [Problem("the diagram could not be read")])
+        refused = problems or [Problem(_("the diagram could not be read"))]
+        raise DeploymentRefused(problems=refused)
     parsed = check.parsed
     require_change_procedure(user, Procedure.objects.filter(key=parsed.key).first())
     checked_tables = frozen_decisions(parsed.root, decisions, _latest(parsed.key))
@@ -330,7 +199,7 @@ def definition_deploy(
         procedure_ensure(key=parsed.key, name=parsed.name, owner=user)
         if latest is not None and latest.sha256 == digest and latest.forms in ({}, frozen):
             definition_grant_start(latest)  # idempotent; versions deployed before the rule
-            return Deployment(latest, created=False)
+            return Deployment(latest, created=False, warnings=_warnings(check))
         version = (
             ProcessDefinition.objects.filter(key=parsed.key).aggregate(v=Max("version"))["v"] or 0
         ) + 1
@@ -361,7 +230,11 @@ def definition_deploy(
         audit_append_system(actor=user, kind=AuditKind.DEFINITION_DEPLOYED, payload=payload)
         _schedule_automatic_starts(definition)
         definition_grant_start(definition)
-    return Deployment(definition, created=True)
+    return Deployment(definition, created=True, warnings=_warnings(check))
+
+
+def _warnings(check: EngineCheck) -> tuple[Problem, ...]:
+    return tuple(Problem(w.message, w.element, w.line) for w in check.warnings)
 
 
 def _schema_digest(schema: dict) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
@@ -39,6 +39,7 @@ STARTER_DIAGRAM = (Path(__file__).parent / "starter_diagram.bpmn").read_text(enc
 class DraftCheck:
     problems: list[Problem]
     form_problems: dict[str, list[str]]  # form name → what is wrong with it
+    warnings: list[Problem] = field(default_factory=list)  # the rules' warnings
 
     @property
     def ok(self) -> bool:
@@ -248,14 +249,15 @@ def draft_check(
             for d, m in ((f.removeprefix("decisions."), m) for f, m in invalid.fields.items())
         ] or [Problem(invalid.message)]
         decisions = {}
-    _, problems, _ = definition_check(
+    check, problems, _ = definition_check(
         content=content.encode(), forms=frozenset(forms), decisions=decisions
     )
     problems = unreadable + problems
+    warnings = [Problem(w.message, w.element, w.line) for w in check.warnings] if check else []
     found = diagram_key(content.encode())
     if found and found != key:
         problems = [Problem(f"the process id must stay '{key}'", found), *problems]
-    return DraftCheck(problems, form_problems)
+    return DraftCheck(problems, form_problems, warnings)
 
 
 def draft_deploy(*, key: str, user, revision: int, comment: str = "") -> Deployment:

@@ -150,7 +150,13 @@ def instance_start(
                 **state_record(workflow),
             },
         )
-        persist_step(instance, workflow, step, ids, audit, now=now, actor=user)
+        try:
+            persist_step(instance, workflow, step, ids, audit, now=now, actor=user)
+        except EngineFailure as failure:
+            # Its first task's assignment (an assignee or a due date from a variable the start
+            # did not give) can fail too: the start is refused and nothing is written.
+            where = failure.element or "start"
+            raise InvalidInput(f"the procedure failed at {where}: {failure.message}") from failure
     return instance
 
 

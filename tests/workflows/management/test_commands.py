@@ -46,7 +46,8 @@ def test_deploy_processes_reports_every_problem_and_fails(pack, capsys):
     (pack / "broken.bpmn").write_text("<not-bpmn")
     with pytest.raises(CommandError, match="1 diagram"):
         call_command("deploy_processes")
-    assert "broken.bpmn:1: -: the file is not well-formed XML" in capsys.readouterr().err
+    # Chinese, as every deploy message is by default.
+    assert "broken.bpmn:1: -: 文件不是格式正确的 XML" in capsys.readouterr().err
 
 
 def test_grant_role_everywhere_and_within_an_org_unit(make_user, capsys):

@@ -4,7 +4,9 @@ good input versioned by content. Each refusal is checked through the service and
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from tests.conftest import BPMN, TOWNSHIP_A
 from workflows import conf, extensions
@@ -43,7 +45,15 @@ def written() -> tuple[int, int]:
 
 
 def upload(client, content: bytes, name: str = "diagram.bpmn"):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language a user chose
     return client.post(URL, {"file": SimpleUploadedFile(name, content)}, format="multipart")
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """These tests read the English messages; test_deploy_rules.py reads the Chinese ones."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -412,13 +422,13 @@ def test_deploying_the_same_content_twice_creates_nothing(owner, api):
     first = upload(api(owner), fixture("lanes_and_gateway"))
     assert (first.status_code, first.json()) == (
         201,
-        {"key": "lanes_and_gateway", "version": 1, "created": True},
+        {"key": "lanes_and_gateway", "version": 1, "created": True, "warnings": []},
     )
     before = written()
     again = upload(api(owner), fixture("lanes_and_gateway"), name="renamed.bpmn")
     assert (again.status_code, again.json()) == (
         200,
-        {"key": "lanes_and_gateway", "version": 1, "created": False},
+        {"key": "lanes_and_gateway", "version": 1, "created": False, "warnings": []},
     )
     service = definition_deploy(content=fixture("lanes_and_gateway"), user=owner)
     assert (service.created, service.definition.version) == (False, 1)

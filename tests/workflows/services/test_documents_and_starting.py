@@ -80,7 +80,7 @@ def test_only_the_named_roles_may_start(owner, township_a, county_clerk):
 
 
 def test_start_roles_must_name_roles(owner):
-    with pytest.raises(DeploymentRefused, match="start_roles names 'mayor'"):
+    with pytest.raises(DeploymentRefused, match="start_roles 中的“mayor”不是角色"):
         definition_deploy(content=STARTERS.format(roles="mayor").encode(), user=owner)
 
 

@@ -54,6 +54,7 @@ class Command(BaseCommand):
                 d = deployment.definition
                 verb = "deployed" if deployment.created else "unchanged"
                 self.stdout.write(f"{verb:10} {d.key} v{d.version}  ({path.name})")
+                self._warn(path, deployment.warnings)
             if not progressed:
                 break
             pending = waiting
@@ -64,6 +65,11 @@ class Command(BaseCommand):
                     name = f"{p.decision}.dmn" if p.decision else path.name
                     self.stderr.write(f"{name}:{p.line or '-'}: {p.element or '-'}: {p.message}")
             raise CommandError(f"{len(failures)} diagram(s) were not deployed")
+
+    def _warn(self, path: Path, warnings) -> None:
+        """What the modeling rules only warn about (deployed all the same)."""
+        for w in warnings:
+            self.stdout.write(f"  warning {path.name}:{w.line or '-'}: {w.element}: {w.message}")
 
     def _changed_in_modeler(self, path: Path) -> bool:
         """A procedure whose latest version a process owner deployed (in the modeler or the API)
