@@ -11,6 +11,7 @@ from workflows.services.definitions import definition_deploy
 
 pytestmark = pytest.mark.django_db
 
+
 URL = "/modeler/grading/"
 XML = DIAGRAM.decode()
 
@@ -95,7 +96,7 @@ def test_a_bad_table_is_reported_by_the_check_with_its_element_and_line(client, 
     assert not check["ok"]
     assert check["problems"] == [
         {
-            "message": "decision table 'subsidy_band', line 5: hit policy RULE ORDER is not "
+            "message": "决策表“subsidy_band”第 5 行：hit policy RULE ORDER is not "
             "supported: use UNIQUE or COLLECT (UNIQUE takes the first rule that matches, "
             "COLLECT lists every match)",
             "element": "table",
@@ -106,8 +107,8 @@ def test_a_bad_table_is_reported_by_the_check_with_its_element_and_line(client, 
     unreadable = {"subsidy_band": "<definitions"}
     check = post(client, f"{URL}check.json", {"bpmn_xml": XML, "decisions": unreadable}).json()
     assert check["problems"][0] == {
-        "message": "decision table 'subsidy_band': not a readable decision table (line 1): "
-        "the file is not well-formed XML: Couldn't find end of Start Tag definitions line 1, "
+        "message": "决策表“subsidy_band”：不是可读取的决策表（第 1 行）："
+        "文件不是格式正确的 XML：Couldn't find end of Start Tag definitions line 1, "
         "line 1, column 13",
         "element": "",
         "line": None,
@@ -118,34 +119,28 @@ def test_a_bad_table_is_reported_by_the_check_with_its_element_and_line(client, 
 @pytest.mark.parametrize(
     ("decisions", "error", "fields"),
     [
-        ("<definitions/>", "decisions must be an object of decision id → DMN XML", None),
+        ("<definitions/>", "decisions 必须是“决策标识 → DMN XML”的对象。", None),
         (
             {f"d{i}": table() for i in range(51)},
-            "a draft holds at most 50 decision tables",
+            "一个草稿最多包含 50 个决策表。",
             None,
         ),
         (
             {"subsidy band": table()},
-            "the draft's decision tables were not saved: decisions.subsidy band: a decision id "
-            "uses letters, digits and _ . - (at most 200)",
-            {
-                "decisions.subsidy band": [
-                    "a decision id uses letters, digits and _ . - (at most 200)"
-                ]
-            },
+            "草稿的决策表未保存：decisions.subsidy band: "
+            "决策标识只能使用字母、数字和 _ . -（最多 200 个字符）。",
+            {"decisions.subsidy band": ["决策标识只能使用字母、数字和 _ . -（最多 200 个字符）。"]},
         ),
         (
             {"subsidy_band": 42},
-            "the draft's decision tables were not saved: decisions.subsidy_band: send the table "
-            "as DMN XML text",
-            {"decisions.subsidy_band": ["send the table as DMN XML text"]},
+            "草稿的决策表未保存：decisions.subsidy_band: 请以 DMN XML 文本提交决策表。",
+            {"decisions.subsidy_band": ["请以 DMN XML 文本提交决策表。"]},
         ),
         (
             {"subsidy_band": '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'},
-            "the draft's decision tables were not saved: decisions.subsidy_band: not a readable "
-            "decision table: the file contains a <!DOCTYPE> or <!ENTITY> declaration, which "
-            "diagrams may not contain (it can hide an entity bomb or read files on the server); "
-            "export the diagram again from the modeler",
+            "草稿的决策表未保存：decisions.subsidy_band: 不是可读取的决策表："
+            "文件包含 <!DOCTYPE> 或 <!ENTITY> 声明，流程图中不允许出现"
+            "（它可能隐藏实体炸弹或读取服务器上的文件）；请从建模器重新导出流程图",
             None,
         ),
     ],

@@ -10,6 +10,7 @@ from workflows.services.definitions import definition_deploy
 
 pytestmark = pytest.mark.django_db
 
+
 LANES = (BPMN / "lanes_and_gateway.bpmn").read_text()
 DRAFT_URL = "/modeler/lanes_and_gateway/draft.json"
 
@@ -27,7 +28,7 @@ def test_invalid_xml_is_refused_with_the_line_and_the_draft_kept(client, owner, 
     client.force_login(owner)
     response = post(client, DRAFT_URL, {"bpmn_xml": "<bpmn:definitions>\n<oops", "revision": 1})
     assert response.status_code == 400
-    assert "not valid BPMN XML (line" in response.json()["error"]
+    assert "流程图不是有效的 BPMN XML（第 1 行）" in response.json()["error"]
     assert client.get(DRAFT_URL).json()["bpmn_xml"] == LANES
 
 
@@ -35,7 +36,7 @@ def test_a_stale_save_is_409_and_names_who_saved(client, owner, deployed):
     client.force_login(owner)
     assert post(client, DRAFT_URL, {"bpmn_xml": LANES, "revision": 1}).status_code == 200
     response = post(client, DRAFT_URL, {"bpmn_xml": LANES, "revision": 1})
-    assert response.status_code == 409 and "owner saved this draft" in response.json()["error"]
+    assert response.status_code == 409 and "owner 于" in response.json()["error"]
 
 
 def test_deploy_refused_by_the_server_returns_the_problems_per_element(client, owner, deployed):

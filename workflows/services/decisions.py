@@ -15,6 +15,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext
+
 from .. import conf
 from ..engine.decisions import check_decision_table
 from ..engine.parser import NSMAP, DiagramError, decision_ids, load_dmn_xml, load_xml
@@ -101,23 +103,26 @@ def reference_problems(
     given besides DMN_DIRS, listed in the problem as the ones to choose from)."""
     problems: list[Problem] = []
     files = decision_files()
-    known = ", ".join(sorted(set(tables) | set(offered) | set(files.by_decision))) or "none"
-    broken = "".join(f"; {name} cannot be used: {why}" for name, why in files.unusable.items())
+    known = "、".join(sorted(set(tables) | set(offered) | set(files.by_decision)))
+    known = known or gettext("none")
+    broken = "".join(
+        gettext("; %(file)s cannot be used: %(why)s") % {"file": name, "why": why}
+        for name, why in files.unusable.items()
+    )
     for task in check.decision_tasks:
         if task.decision in tables:
             continue
-        what = (
-            f"names decision '{task.decision}', which is not a decision table"
-            if task.decision
-            else "names no decision: set its decision reference (camunda:decisionRef)"
-        )
-        problems.append(
-            Problem(
-                f"this business rule task {what} (decision tables: {known}{broken})",
-                task.element,
-                task.line,
-            )
-        )
+        if task.decision:
+            message = gettext(
+                "This business rule task names the decision “%(decision)s”, which is not a "
+                "decision table (decision tables: %(known)s%(broken)s)."
+            ) % {"decision": task.decision, "known": known, "broken": broken}
+        else:
+            message = gettext(
+                "This business rule task names no decision: set its decision reference "
+                "(camunda:decisionRef) (decision tables: %(known)s%(broken)s)."
+            ) % {"known": known, "broken": broken}
+        problems.append(Problem(message, task.element, task.line))
     return problems
 
 
@@ -131,7 +136,8 @@ def table_problems(tables: dict[str, str]) -> list[Problem]:
         checked = check_decision_table(content, decision=decision, max_bytes=limit)
         problems += [
             Problem(
-                f"decision table '{decision}', line {p.line or '-'}: {p.message}",
+                gettext("Decision table “%(decision)s”, line %(line)s: %(problem)s")
+                % {"decision": decision, "line": p.line or "-", "problem": p.message},
                 p.element,
                 p.line,
                 decision=decision,
@@ -188,10 +194,18 @@ def uploaded_decisions(files: list[tuple[str, bytes]]) -> dict[str, str]:
         ids = decision_ids(root)
         if len(ids) != 1:
             problems.append(
-                Problem(f"{name}: it holds {len(ids)} decisions; put exactly one per file")
+                Problem(
+                    gettext("%(file)s holds %(n)s decisions: put exactly one per file.")
+                    % {"file": name, "n": len(ids)}
+                )
             )
         elif ids[0] in tables:
-            problems.append(Problem(f"{name}: decision '{ids[0]}' is uploaded twice"))
+            problems.append(
+                Problem(
+                    gettext("%(file)s: the decision “%(decision)s” is uploaded twice.")
+                    % {"file": name, "decision": ids[0]}
+                )
+            )
         else:
             tables[ids[0]] = content.decode("utf-8")
     if problems:

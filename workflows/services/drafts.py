@@ -14,11 +14,13 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import conf
 from ..engine.parser import DiagramError, load_dmn_xml, load_xml
 from ..exceptions import Conflict, InvalidInput, NotAllowed, NotFound, Problem
 from ..models import Procedure, ProcessDefinition, ProcessDraft
+from ..people import person_name
 from .decisions import file_decisions
 from .definitions import Deployment, definition_check, definition_deploy, diagram_key, file_forms
 from .procedures import is_process_owner, procedure_ensure, require_change_procedure
@@ -48,7 +50,7 @@ class DraftCheck:
 
 def _require_owner(user) -> None:
     if not is_process_owner(user):
-        raise NotAllowed("only process owners may open the modeler")
+        raise NotAllowed(gettext("Only process owners may open the modeler."))
 
 
 def _procedure(key: str) -> Procedure:
@@ -57,7 +59,7 @@ def _procedure(key: str) -> Procedure:
         return procedure
     latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
     if latest is None:
-        raise NotFound(f"there is no procedure '{key}'")
+        raise NotFound(gettext("There is no procedure “%(key)s”.") % {"key": key})
     # Deployed before procedures had owners: it belongs to every process owner.
     return procedure_ensure(key=key, name=latest.name)
 
@@ -71,7 +73,10 @@ def draft_open(*, key: str, user) -> ProcessDraft:
         return draft
     latest = ProcessDefinition.objects.filter(key=key).order_by("-version").first()
     if latest is None:
-        raise NotFound(f"the procedure '{key}' has neither a draft nor a deployed version")
+        raise NotFound(
+            gettext("The procedure “%(key)s” has neither a draft nor a deployed version.")
+            % {"key": key}
+        )
     forms = dict(latest.forms) or file_forms(latest.bpmn_xml.encode())
     decisions = dict(latest.decisions) or file_decisions(latest.bpmn_xml.encode())
     draft, _ = ProcessDraft.objects.get_or_create(
@@ -94,17 +99,24 @@ def procedure_create(*, key: str, name: str, user, bpmn_xml: str = "") -> Proces
     errors: dict[str, list[str]] = {}
     if not KEY_PATTERN.match(key) or len(key) > 200:
         errors["key"] = [
-            "use letters, digits and _ . - (starting with a letter or _), at most 200 characters"
+            gettext(
+                "Use letters, digits and _ . - (starting with a letter or _), at most 200 "
+                "characters."
+            )
         ]
     elif Procedure.objects.filter(key=key).exists() or (
         ProcessDefinition.objects.filter(key=key).exists()
     ):
-        errors["key"] = [f"a procedure '{key}' exists already: open it instead"]
+        errors["key"] = [
+            gettext("A procedure “%(key)s” exists already: open it instead.") % {"key": key}
+        ]
     if not name and not bpmn_xml:
-        errors["name"] = ["give the procedure a name, as people will see it"]
+        errors["name"] = [gettext("Give the procedure a name, as people will see it.")]
     if errors:
         listed = "; ".join(f"{field}: {' '.join(m)}" for field, m in errors.items())
-        raise InvalidInput(f"the procedure was not created: {listed}", errors)
+        raise InvalidInput(
+            gettext("The procedure was not created: %(problems)s") % {"problems": listed}, errors
+        )
     content = bpmn_xml or STARTER_DIAGRAM.format(key=key, name=_xml_text(name))
     _require_readable(content, key=key)
     with transaction.atomic():
@@ -124,23 +136,30 @@ def _require_readable(content: str, *, key: str) -> None:
     try:
         load_xml(content.encode(), max_bytes=conf.get("MAX_BPMN_BYTES"))
     except DiagramError as exc:
-        where = f" (line {exc.line})" if exc.line else ""
         raise InvalidInput(
-            f"the diagram is not valid BPMN XML{where}: {exc.message}",
+            _at_line(gettext("The diagram is not valid BPMN XML"), exc.line, exc.message),
             {"bpmn_xml": [exc.message]},
         ) from None
     found = diagram_key(content.encode())
     if found != key:
         raise InvalidInput(
-            f"the diagram's process id is '{found}', but this is the procedure '{key}': "
-            "keep the process id (a new id is a new procedure)",
-            {"bpmn_xml": [f"process id '{found}' is not '{key}'"]},
+            gettext(
+                "The diagram's process id is “%(found)s”, but this is the procedure “%(key)s”: "
+                "keep the process id (a new id is a new procedure)."
+            )
+            % {"found": found, "key": key},
+            {
+                "bpmn_xml": [
+                    gettext("The process id “%(found)s” is not “%(key)s”.")
+                    % {"found": found, "key": key}
+                ]
+            },
         )
 
 
 def _require_forms(forms) -> dict[str, dict]:
     if not isinstance(forms, dict):
-        raise InvalidInput("forms must be an object of form name → form-js schema")
+        raise InvalidInput(gettext("forms must be an object of form name → form-js schema."))
     errors = {}
     for name, schema in forms.items():
         if not FORM_NAME_PATTERN.match(str(name)):
@@ -150,7 +169,7 @@ def _require_forms(forms) -> dict[str, dict]:
         elif len(json.dumps(schema, ensure_ascii=False).encode()) > MAX_FORM_BYTES:
             errors[f"forms.{name}"] = [f"the form is larger than {MAX_FORM_BYTES:,} bytes"]
     if errors:
-        raise InvalidInput("the draft's forms were not saved", errors)
+        raise InvalidInput(gettext("The draft's forms were not saved."), errors)
     return forms
 
 
@@ -158,25 +177,32 @@ def _require_decisions(decisions) -> dict[str, str]:
     """Decision tables a draft can hold: by decision id, each readable, safe DMN XML within the
     size limit. What else is wrong with a table is a check problem (with its line)."""
     if not isinstance(decisions, dict):
-        raise InvalidInput("decisions must be an object of decision id → DMN XML")
+        raise InvalidInput(gettext("decisions must be an object of decision id → DMN XML."))
     if len(decisions) > MAX_DECISIONS:
-        raise InvalidInput(f"a draft holds at most {MAX_DECISIONS} decision tables")
+        raise InvalidInput(
+            gettext("A draft holds at most %(n)s decision tables.") % {"n": MAX_DECISIONS}
+        )
     errors = {}
     for decision, xml in decisions.items():
         field = f"decisions.{decision}"
         if not DECISION_ID_PATTERN.match(str(decision)):
-            errors[field] = ["a decision id uses letters, digits and _ . - (at most 200)"]
+            errors[field] = [gettext("A decision id uses letters, digits and _ . - (at most 200).")]
         elif not isinstance(xml, str):
-            errors[field] = ["send the table as DMN XML text"]
+            errors[field] = [gettext("Send the table as DMN XML text.")]
         else:
             try:
                 load_dmn_xml(xml.encode("utf-8"), max_bytes=conf.get("MAX_BPMN_BYTES"))
             except DiagramError as exc:
-                where = f" (line {exc.line})" if exc.line else ""
-                errors[field] = [f"not a readable decision table{where}: {exc.message}"]
+                errors[field] = [
+                    _at_line(gettext("Not a readable decision table"), exc.line, exc.message)
+                ]
     if errors:
         listed = "; ".join(f"{field}: {' '.join(m)}" for field, m in errors.items())
-        raise InvalidInput(f"the draft's decision tables were not saved: {listed}", errors)
+        raise InvalidInput(
+            gettext("The draft's decision tables were not saved: %(problems)s")
+            % {"problems": listed},
+            errors,
+        )
     return decisions
 
 
@@ -195,7 +221,9 @@ def draft_save(
     procedure = _procedure(key)
     require_change_procedure(user, procedure)
     if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
-        raise InvalidInput("the draft has no diagram", {"bpmn_xml": ["this field is required"]})
+        raise InvalidInput(
+            gettext("The draft has no diagram."), {"bpmn_xml": [gettext("This field is required.")]}
+        )
     _require_readable(bpmn_xml, key=key)
     if decisions is not None:
         decisions = _require_decisions(decisions)
@@ -216,13 +244,23 @@ def draft_save(
 
 
 def _stale(draft: ProcessDraft, revision: int) -> str:
-    who = draft.updated_by.get_username() if draft.updated_by else "somebody"
+    who = person_name(draft.updated_by) if draft.updated_by else gettext("somebody")
     when = timezone.localtime(draft.updated_at).strftime("%Y-%m-%d %H:%M")
-    return (
-        f"{who} saved this draft at {when} (revision {draft.revision}) after you opened "
-        f"revision {revision}: nothing of yours was overwritten — reload the draft, then "
-        "make your change again"
-    )
+    return gettext(
+        "%(who)s saved this draft at %(when)s (revision %(revision)s) after you opened "
+        "revision %(yours)s: nothing of yours was overwritten — reload the draft, then make "
+        "your change again."
+    ) % {"who": who, "when": when, "revision": draft.revision, "yours": revision}
+
+
+def _at_line(what: str, line: int | None, detail: str) -> str:
+    if line:
+        return gettext("%(what)s (line %(line)s): %(detail)s") % {
+            "what": what,
+            "line": line,
+            "detail": detail,
+        }
+    return gettext("%(what)s: %(detail)s") % {"what": what, "detail": detail}
 
 
 def draft_check(
@@ -245,7 +283,11 @@ def draft_check(
         decisions = _require_decisions(decisions)
     except InvalidInput as invalid:
         unreadable = [
-            Problem(f"decision table '{d}': {' '.join(m)}", decision=d)
+            Problem(
+                gettext("Decision table “%(decision)s”: %(problem)s")
+                % {"decision": d, "problem": " ".join(m)},
+                decision=d,
+            )
             for d, m in ((f.removeprefix("decisions."), m) for f, m in invalid.fields.items())
         ] or [Problem(invalid.message)]
         decisions = {}
@@ -256,7 +298,10 @@ def draft_check(
     warnings = [Problem(w.message, w.element, w.line) for w in check.warnings] if check else []
     found = diagram_key(content.encode())
     if found and found != key:
-        problems = [Problem(f"the process id must stay '{key}'", found), *problems]
+        problems = [
+            Problem(gettext("The process id must stay “%(key)s”.") % {"key": key}, found),
+            *problems,
+        ]
     return DraftCheck(problems, form_problems, warnings)
 
 
@@ -267,12 +312,15 @@ def draft_deploy(*, key: str, user, revision: int, comment: str = "") -> Deploym
     require_change_procedure(user, procedure)
     if not comment.strip():
         raise InvalidInput(
-            "say why this version is deployed", {"comment": ["this field is required"]}
+            gettext("Say why this version is deployed."),
+            {"comment": [gettext("This field is required.")]},
         )
     with transaction.atomic():
         draft = ProcessDraft.objects.select_for_update().filter(procedure=procedure).first()
         if draft is None:
-            raise NotFound(f"the procedure '{key}' has no draft to deploy")
+            raise NotFound(
+                gettext("The procedure “%(key)s” has no draft to deploy.") % {"key": key}
+            )
         if draft.revision != revision:
             raise Conflict(_stale(draft, revision))
         deployment = definition_deploy(
@@ -293,5 +341,5 @@ def draft_discard(*, key: str, user) -> None:
     procedure = _procedure(key)
     require_change_procedure(user, procedure)
     if not ProcessDefinition.objects.filter(key=key).exists():
-        raise Conflict("a procedure that was never deployed has only its draft: keep it")
+        raise Conflict(gettext("A procedure that was never deployed has only its draft: keep it."))
     ProcessDraft.objects.filter(procedure=procedure).delete()

@@ -123,7 +123,7 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
         (
             9,
             "残疾类别",
-            "Unknown disability category “心理”: use 视力, 听力, 言语, 肢体, 智力, 精神 or 多重.",
+            "残疾类别“心理”不存在：请填写视力、听力、言语、肢体、智力、精神或多重。",
         ),
         (
             10,

@@ -44,7 +44,7 @@ def test_a_bad_table_file_is_reported_at_its_line(pack, capsys):
     with pytest.raises(CommandError, match="1 diagram"):
         call_command("deploy_processes")
     assert capsys.readouterr().err == (
-        "subsidy_band.dmn:5: table: decision table 'subsidy_band', line 5: hit policy PRIORITY "
+        "subsidy_band.dmn:5: table: 决策表“subsidy_band”第 5 行：hit policy PRIORITY "
         "is not supported: use UNIQUE or COLLECT (UNIQUE takes the first rule that matches, "
         "COLLECT lists every match)\n"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from workflows.engine.timeexpr import next_cycle_start, timer_expression
 from workflows.exceptions import DeploymentRefused
@@ -17,6 +17,15 @@ from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """These tests read the English messages (Chinese is the default: the catalogue check and
+    test_deploy_truth.py read the Chinese ones)."""
+    with translation.override("en"):
+        yield
+
 
 DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -99,8 +108,8 @@ def test_a_decision_that_is_not_there_is_refused_with_the_tables_that_are(tables
     [problem] = refused.value.problems
     assert problem.element == "grade"
     assert problem.message == (
-        "this business rule task names decision 'subsidy_level', which is not a decision "
-        "table (decision tables: subsidy_band)"
+        "This business rule task names the decision “subsidy_level”, which is not a decision "
+        "table (decision tables: subsidy_band)."
     )
 
 
@@ -118,7 +127,7 @@ def test_an_unsafe_or_broken_decision_table_is_refused(tables, owner):
         definition_deploy(content=diagram(), user=owner)
     [problem] = refused.value.problems
     assert problem.message == (
-        "decision table 'subsidy_band', line 11: output entry: the name '__import__' is not allowed"
+        "Decision table “subsidy_band”, line 11: output entry: the name '__import__' is not allowed"
     )
     assert (problem.element, problem.line, problem.decision) == ("o1", 11, "subsidy_band")
     with pytest.raises(DeploymentRefused) as refused:

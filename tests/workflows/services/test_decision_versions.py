@@ -4,6 +4,7 @@ version, and a case evaluates the table of the version it started on (and replay
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from workflows.exceptions import DeploymentRefused, Problem
 from workflows.models import AuditEvent, AuditKind, ProcessDefinition
@@ -15,6 +16,15 @@ from workflows.services.runtimes import _runtime
 from workflows.services.tasks import task_claim, task_complete
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """These tests read the English messages (Chinese is the default: the catalogue check and
+    test_deploy_truth.py read the Chinese ones)."""
+    with translation.override("en"):
+        yield
+
 
 DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -153,7 +163,7 @@ def refused_with(tables_given: dict[str, str]) -> list[Problem]:
 def test_an_unsupported_hit_policy_is_refused_at_its_table_and_line(tables):
     [problem] = refused_with({"subsidy_band": table(policy="FIRST")})
     assert problem == Problem(
-        "decision table 'subsidy_band', line 5: hit policy FIRST is not supported: use UNIQUE "
+        "Decision table “subsidy_band”, line 5: hit policy FIRST is not supported: use UNIQUE "
         "or COLLECT (UNIQUE takes the first rule that matches, COLLECT lists every match)",
         "table",
         5,
@@ -165,7 +175,7 @@ def test_an_unsupported_hit_policy_is_refused_at_its_table_and_line(tables):
     )
     [problem] = refused_with({"subsidy_band": aggregated})
     assert problem.message == (
-        "decision table 'subsidy_band', line 5: COLLECT with aggregation SUM is not supported: "
+        "Decision table “subsidy_band”, line 5: COLLECT with aggregation SUM is not supported: "
         "collect without aggregation (each output becomes a list)"
     )
 
@@ -264,7 +274,7 @@ def test_a_bad_table_is_refused_with_its_element_and_line(tables, xml, message, 
     problems = refused_with({"subsidy_band": xml})
     assert [(p.message, p.element, p.line, p.decision) for p in problems][:1] == [
         (
-            f"decision table 'subsidy_band', line {line or '-'}: {message}",
+            f"Decision table “subsidy_band”, line {line or '-'}: {message}",
             element,
             line,
             "subsidy_band",
@@ -282,7 +292,7 @@ def test_a_table_too_large_is_refused(tables, settings):
     big = table() + " " * limit
     [problem] = refused_with({"subsidy_band": big})
     assert problem.message == (
-        f"decision table 'subsidy_band', line -: the file is {len(big.encode()):,} bytes; the "
+        f"Decision table “subsidy_band”, line -: the file is {len(big.encode()):,} bytes; the "
         f"limit is {limit:,} bytes"
     )
 
@@ -307,7 +317,7 @@ def test_what_the_engine_still_refuses_is_reported_not_raised(tables, monkeypatc
     monkeypatch.setattr(DMNParser, "parse", refuse)
     [problem] = refused_with({"subsidy_band": table()})
     assert (problem.message, problem.element, problem.line) == (
-        "decision table 'subsidy_band', line 10: Malformed rule",
+        "Decision table “subsidy_band”, line 10: Malformed rule",
         "low",
         10,
     )
@@ -318,7 +328,7 @@ def test_what_the_engine_still_refuses_is_reported_not_raised(tables, monkeypatc
     monkeypatch.setattr(DMNParser, "parse", crash)
     [problem] = refused_with({"subsidy_band": table()})
     assert problem.message == (
-        "decision table 'subsidy_band', line -: the decision table cannot be run: TypeError: "
+        "Decision table “subsidy_band”, line -: the decision table cannot be run: TypeError: "
         "unexpected"
     )
 
@@ -336,8 +346,8 @@ def test_uploaded_files_are_named_by_their_decision():
             ]
         )
     assert [p.message for p in refused.value.problems] == [
-        "b.dmn: decision 'subsidy_band' is uploaded twice",
+        "b.dmn: the decision “subsidy_band” is uploaded twice.",
         "c.dmn: the file is not well-formed XML: Couldn't find end of Start Tag x line 1, line 1, "
         "column 3",
-        "d.dmn: it holds 0 decisions; put exactly one per file",
+        "d.dmn holds 0 decisions: put exactly one per file.",
     ]

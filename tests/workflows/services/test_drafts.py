@@ -2,6 +2,7 @@
 deployed by the procedure's owners only, with their forms frozen in the version."""
 
 import pytest
+from django.utils import translation
 
 from tests.conftest import BPMN
 from workflows.exceptions import Conflict, DeploymentRefused, InvalidInput, NotAllowed
@@ -19,6 +20,15 @@ from workflows.services.procedures import procedure_share
 from workflows.services.tasks import task_complete
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """These tests read the English messages (Chinese is the default: the catalogue check and
+    test_deploy_truth.py read the Chinese ones)."""
+    with translation.override("en"):
+        yield
+
 
 LANES = (BPMN / "lanes_and_gateway.bpmn").read_text()
 STRICTER_CHECK = {
@@ -69,7 +79,7 @@ def deployed_procedure():
             '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
             "not valid BPMN XML",
         ),
-        (LANES.replace('id="lanes_and_gateway"', 'id="another"'), "process id is 'another'"),
+        (LANES.replace('id="lanes_and_gateway"', 'id="another"'), "process id is “another”"),
     ],
 )
 def test_a_diagram_that_cannot_be_stored_is_refused_and_the_draft_kept(
