@@ -128,8 +128,8 @@ def test_every_bad_row_is_reported_with_row_column_and_problem(county_staff, per
         (
             10,
             "公民身份号码",
-            "The citizen ID 110105491231002 is a 15-digit ID of the old kind, which is not "
-            "accepted: enter the 18-digit citizen ID from the person's current ID card.",
+            "身份证号 110105491231002 是 15 位的旧号码，不予受理："
+            "请填写本人现用身份证上的 18 位公民身份号码。",
         ),
     ]
     batch = import_batch_commit(user=county_staff, batch=batch)
