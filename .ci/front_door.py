@@ -9,6 +9,7 @@ Standard library only: it checks the server from outside, as a browser would."""
 from __future__ import annotations
 
 import argparse
+import os
 import http.cookiejar
 import re
 import sys
@@ -83,10 +84,22 @@ class Visitor:
         return page
 
 
-def wait_for_login_page(base: str, seconds: float) -> None:
+def _gone(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def wait_for_login_page(base: str, seconds: float, pid: int | None = None) -> None:
     deadline = time.monotonic() + seconds
     last = "no answer"
     while time.monotonic() < deadline:
+        if _gone(pid):
+            raise FrontDoorShut("the run command stopped before the portal answered")
         try:
             with urllib.request.urlopen(base.rstrip("/") + "/login/", timeout=10) as response:
                 if response.status == 200:
@@ -146,9 +159,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("base")
     parser.add_argument("--wait", type=float, default=180)
+    parser.add_argument("--pid", type=int, help="the run command: stop waiting if it ends")
     args = parser.parse_args()
     try:
-        wait_for_login_page(args.base, args.wait)
+        wait_for_login_page(args.base, args.wait, args.pid)
         walk(args.base)
     except FrontDoorShut as shut:
         print(f"THE FRONT DOOR IS SHUT: {shut}", file=sys.stderr)
