@@ -9,8 +9,8 @@ Standard library only: it checks the server from outside, as a browser would."""
 from __future__ import annotations
 
 import argparse
-import os
 import http.cookiejar
+import os
 import re
 import sys
 import time
