@@ -51,6 +51,16 @@ def _workflow_settings(settings):
 
 
 @pytest.fixture
+def in_english():
+    """For tests that read the English messages (Chinese is the default: the catalogue check
+    and the Chinese-reading tests cover the zh-Hans texts)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def test_handler():
     """A registered service handler that records its calls."""
     calls = []

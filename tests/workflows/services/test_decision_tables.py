@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from workflows.engine.timeexpr import next_cycle_start, timer_expression
 from workflows.exceptions import DeploymentRefused
@@ -16,15 +16,7 @@ from workflows.models import AuditEvent, AuditKind, InstanceState
 from workflows.services.definitions import definition_deploy
 from workflows.services.instances import instance_start
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def in_english():
-    """These tests read the English messages (Chinese is the default: the catalogue check and
-    test_deploy_truth.py read the Chinese ones)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 
 DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>

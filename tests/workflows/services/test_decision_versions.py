@@ -4,7 +4,6 @@ version, and a case evaluates the table of the version it started on (and replay
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
 
 from workflows.exceptions import DeploymentRefused, Problem
 from workflows.models import AuditEvent, AuditKind, ProcessDefinition
@@ -15,15 +14,7 @@ from workflows.services.replay import instance_replay
 from workflows.services.runtimes import _runtime
 from workflows.services.tasks import task_claim, task_complete
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def in_english():
-    """These tests read the English messages (Chinese is the default: the catalogue check and
-    test_deploy_truth.py read the Chinese ones)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 
 DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>

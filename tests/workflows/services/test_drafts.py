@@ -2,7 +2,6 @@
 deployed by the procedure's owners only, with their forms frozen in the version."""
 
 import pytest
-from django.utils import translation
 
 from tests.conftest import BPMN
 from workflows.exceptions import Conflict, DeploymentRefused, InvalidInput, NotAllowed
@@ -19,15 +18,7 @@ from workflows.services.instances import instance_start
 from workflows.services.procedures import procedure_share
 from workflows.services.tasks import task_complete
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def in_english():
-    """These tests read the English messages (Chinese is the default: the catalogue check and
-    test_deploy_truth.py read the Chinese ones)."""
-    with translation.override("en"):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 
 LANES = (BPMN / "lanes_and_gateway.bpmn").read_text()
